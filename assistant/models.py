@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from domains.models import Domain
+
+
+class Inquiry(models.Model):
+    """A question and its answer. All content is stored encrypted (see compliance.crypto):
+    the question as asked, its redacted form, the answer and the pseudonym vault."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        ANSWERED = "answered", "Answered"
+        FAILED = "failed", "Failed"
+
+    class FailureReason(models.TextChoices):
+        QUEUE_UNAVAILABLE = "queue_unavailable", "The work queue could not be reached."
+        CONTENT_UNREADABLE = "content_unreadable", "The stored question could not be decrypted."
+        PII_DETECTION_FAILED = (
+            "pii_detection_failed",
+            "Personal data detection failed; the question was not processed.",
+        )
+        RETRIEVAL_FAILED = "retrieval_failed", "Passage retrieval failed."
+        MODEL_UNAVAILABLE = "model_unavailable", "The domain's model could not be used."
+        OUTPUT_SCREENING_FAILED = (
+            "output_screening_failed",
+            "The answer could not be screened, so it was withheld.",
+        )
+        ATTEMPTS_EXHAUSTED = (
+            "attempts_exhausted",
+            "The inquiry failed after the maximum number of attempts.",
+        )
+        INTERNAL_ERROR = "internal_error", "An internal error stopped the inquiry."
+
+    class Grounding(models.TextChoices):
+        CITED = "cited", "The model cited the passages it used"
+        ATTRIBUTED = "attributed", "Citations attributed by overlap with the passages"
+        UNSUPPORTED = "unsupported", "No retrieved passage supports the answer"
+        NO_PASSAGES = "no_passages", "No passage in the corpus matched the question"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="inquiries"
+    )
+    domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="inquiries")
+    jurisdiction = models.CharField(max_length=16)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+
+    question_ciphertext = models.TextField()
+    redacted_question_ciphertext = models.TextField(blank=True)
+    answer_ciphertext = models.TextField(blank=True)
+    vault_ciphertext = models.TextField(blank=True)
+
+    question_entities = models.JSONField(default=dict, blank=True)
+    answer_entities = models.JSONField(default=dict, blank=True)
+    citations = models.JSONField(default=list, blank=True)
+    grounding = models.CharField(max_length=16, choices=Grounding.choices, blank=True)
+    # Rule references in the answer that no retrieved passage contains (possibly invented).
+    unverified_references = models.JSONField(default=list, blank=True)
+    model_id = models.CharField(max_length=200, blank=True)
+    model_version = models.CharField(max_length=100, blank=True)
+    timings = models.JSONField(default=dict, blank=True)
+
+    failure_reason = models.CharField(max_length=32, choices=FailureReason.choices, blank=True)
+    failure_detail = models.CharField(max_length=300, blank=True)
+
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # While running, the claim expires at this time; an expired claim means the worker died.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "inquiries"
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {self.Status.ANSWERED, self.Status.FAILED}

@@ -1,0 +1,342 @@
+"""One settings module, driven by environment variables.
+
+Embedded mode (the default, no variables at all): SQLite under ``var/``, Celery over kombu's
+SQLAlchemy transport on a SQLite file, secrets generated once into ``var/secrets/``.
+
+Production (``DEBUG=0``): ``DATABASE_URL`` (PostgreSQL), ``CELERY_BROKER_URL`` (Redis or
+RabbitMQ), ``SECRET_KEY``, ``FIELD_ENCRYPTION_KEYS`` and ``ALLOWED_HOSTS`` are required; each
+secret may instead be read from a file named by ``<NAME>_FILE``. Missing or insecure values stop
+start-up with ``ImproperlyConfigured`` naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
+
+# Nothing may reach for the network at run time. These must be set before transformers,
+# huggingface_hub or tldextract are imported anywhere in the process, and settings are the
+# first project code every entry point (manage.py, wsgi, celery) loads.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+# An empty URL list makes tldextract (used by Presidio's e-mail and URL recognizers) use the
+# public suffix snapshot bundled in the package instead of downloading one.
+os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    """A variable's value, or the content of the file named by ``<name>_FILE``."""
+    value = os.environ.get(name)
+    if value:
+        return value
+    file_name = os.environ.get(f"{name}_FILE")
+    if file_name:
+        try:
+            return Path(file_name).read_text().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE={file_name} cannot be read: {exc}") from exc
+    return default
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean (use 1/0, true/false).")
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}={value!r} is not an integer.") from exc
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = env_str(name)
+    if value is None:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+# Embedded mode is development and evaluation: no variables needed, DEBUG on.
+# Production sets DEBUG=0 and everything below becomes strict.
+DEBUG = env_bool("DEBUG", True)
+
+VAR_DIR = Path(env_str("ASSISTANT_VAR_DIR", str(BASE_DIR / "var")))
+MODEL_CACHE_DIR = Path(env_str("ASSISTANT_MODEL_DIR", str(VAR_DIR / "models")))
+INDEX_DIR = Path(env_str("ASSISTANT_INDEX_DIR", str(VAR_DIR / "indexes")))
+SECRETS_DIR = VAR_DIR / "secrets"
+
+
+def embedded_secret(name: str, make: callable) -> str:
+    """Generate a secret once into var/secrets so restarts keep using it (embedded mode only)."""
+    path = SECRETS_DIR / name
+    if path.exists():
+        return path.read_text().strip()
+    SECRETS_DIR.mkdir(parents=True, exist_ok=True)
+    value = make()
+    # O_EXCL: two processes starting together must not each write a different key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value
+
+
+def require(name: str, value: str | None, hint: str) -> str:
+    if not value:
+        raise ImproperlyConfigured(
+            f"{name} is required when DEBUG is off (set {name} or {name}_FILE). {hint}"
+        )
+    return value
+
+
+SECRET_KEY = env_str("SECRET_KEY")
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", [])
+
+if DEBUG:
+    SECRET_KEY = SECRET_KEY or embedded_secret("secret-key", lambda: secrets.token_urlsafe(64))
+    FIELD_ENCRYPTION_KEYS = FIELD_ENCRYPTION_KEYS or [
+        embedded_secret("field-encryption-key", lambda: Fernet.generate_key().decode())
+    ]
+else:
+    require(
+        "SECRET_KEY",
+        SECRET_KEY,
+        "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(64))'",
+    )
+    if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure") or len(set(SECRET_KEY)) < 5:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is insecure: use at least 50 random characters, not a 'django-insecure' key."
+        )
+    require(
+        "FIELD_ENCRYPTION_KEYS",
+        ",".join(FIELD_ENCRYPTION_KEYS),
+        "Comma-separated Fernet keys, newest first. Generate one with: "
+        "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'",
+    )
+
+for _position, _key in enumerate(FIELD_ENCRYPTION_KEYS, start=1):
+    try:
+        Fernet(_key)
+    except (ValueError, TypeError) as exc:
+        raise ImproperlyConfigured(
+            f"FIELD_ENCRYPTION_KEYS entry {_position} is not a valid Fernet key "
+            "(32 url-safe base64-encoded bytes)."
+        ) from exc
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+if not DEBUG:
+    if not ALLOWED_HOSTS:
+        raise ImproperlyConfigured("ALLOWED_HOSTS is required when DEBUG is off.")
+    if "*" in ALLOWED_HOSTS:
+        raise ImproperlyConfigured("ALLOWED_HOSTS must not contain '*' when DEBUG is off.")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "compliance",
+    "domains",
+    "assistant",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "assistant.urls"
+WSGI_APPLICATION = "assistant.wsgi.application"
+ASGI_APPLICATION = "assistant.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = env_str("DATABASE_URL")
+if not DEBUG:
+    require(
+        "DATABASE_URL", DATABASE_URL, "Example: postgres://user:password@db.internal:5432/assistant"
+    )
+EMBEDDED_DATABASE_PATH = VAR_DIR / "assistant.sqlite3"
+DATABASES = {
+    "default": dj_database_url.parse(
+        DATABASE_URL or f"sqlite:///{EMBEDDED_DATABASE_PATH}",
+        conn_max_age=60 if DATABASE_URL else 0,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web server and the worker write to the same file: wait for locks instead of failing,
+    # and take the write lock at BEGIN so two writers never deadlock upgrading read locks.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    # The worker started by integration tests must see the test database, so it is a file.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-assistant.sqlite3")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "portal:ask"
+LOGOUT_REDIRECT_URL = "login"
+
+# Request bodies: the API refuses questions above INQUIRY_MAX_QUESTION_CHARS with a field error;
+# this cap stops oversized bodies before they are parsed at all.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+INQUIRY_MAX_QUESTION_CHARS = env_int("INQUIRY_MAX_QUESTION_CHARS", 4000)
+# A running inquiry whose worker died is reclaimed after this many seconds; it must exceed the
+# longest expected generation.
+INQUIRY_LEASE_SECONDS = env_int("INQUIRY_LEASE_SECONDS", 600)
+INQUIRY_MAX_ATTEMPTS = env_int("INQUIRY_MAX_ATTEMPTS", 3)
+# Longest time GET /api/v1/inquiries/{id}?wait=N may hold a request open.
+INQUIRY_MAX_WAIT_SECONDS = env_int("INQUIRY_MAX_WAIT_SECONDS", 60)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first: an unauthenticated request gets 401 with a WWW-Authenticate header.
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "assistant.exceptions.api_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+# Celery. Only ids travel through the broker; no results are stored anywhere.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
+if not DEBUG:
+    require("CELERY_BROKER_URL", CELERY_BROKER_URL, "Example: redis://cache.internal:6379/0")
+EMBEDDED_BROKER_PATH = VAR_DIR / "celery-broker.sqlite3"
+CELERY_BROKER_URL = CELERY_BROKER_URL or f"sqla+sqlite:///{EMBEDDED_BROKER_PATH}"
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "inquiries")
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing must not hang a web request forever when the broker is down.
+CELERY_BROKER_CONNECTION_TIMEOUT = 5
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
+# Loading the three models in a fresh worker process takes longer than Celery's 4 s default.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = 120
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Redelivery of an unacknowledged task after a worker dies waits this long (seconds).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": INQUIRY_LEASE_SECONDS + 60}
+
+CELERY_BEAT_SCHEDULE = {
+    # Recovers inquiries whose message was lost (a broker restart, a worker killed after ack).
+    "requeue-stale-inquiries": {
+        "task": "assistant.tasks.inquiries_requeue_stale",
+        "schedule": 60.0,
+    },
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# Models (see README "Models"): the embedded defaults are the offline PyPI packages.
+ASSISTANT_WARM_MODELS = env_bool("ASSISTANT_WARM_MODELS", True)
+TORCH_THREADS = env_int("TORCH_THREADS", 0)
+
+if not DEBUG:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+    if env_bool("BEHIND_TLS_PROXY", False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
+
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Presidio's decision-process logger prints the analysed text; never enable it.
+        "presidio-analyzer": {"level": "ERROR"},
+        "decision_process": {"level": "CRITICAL", "propagate": False},
+        "django.db.backends": {"level": "INFO"},
+        "faiss.loader": {"level": "WARNING"},
+    },
+}

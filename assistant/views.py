@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from compliance.jurisdictions import JURISDICTIONS
+from domains.selectors import domain_list
+
+
+@login_required
+def ask(request: HttpRequest) -> HttpResponse:
+    domains = [
+        {
+            "slug": d.slug,
+            "name": d.name,
+            "jurisdictions": [{"code": c, "name": JURISDICTIONS[c]} for c in d.jurisdictions],
+        }
+        for d in domain_list(user=request.user)
+    ]
+    return render(
+        request,
+        "portal/ask.html",
+        {
+            "domains": domains,
+            "domains_json": json.dumps(domains),
+            "max_chars": settings.INQUIRY_MAX_QUESTION_CHARS,
+        },
+    )

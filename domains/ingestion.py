@@ -1,0 +1,272 @@
+"""Parsing documents into passages: JSONL passages, Markdown and plain text.
+
+Parsing is pure: files in, passage drafts out, with errors that name the file and line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from compliance.jurisdictions import EVERYWHERE, JURISDICTIONS
+
+MAX_PASSAGE_CHARS = 1500
+MAX_ID_CHARS = 200
+SUPPORTED_SUFFIXES = {".jsonl": "jsonl", ".md": "markdown", ".markdown": "markdown", ".txt": "text"}
+
+
+class IngestionError(Exception):
+    def __init__(self, path: Path, problem: str, line: int | None = None) -> None:
+        where = f"{path}:{line}" if line is not None else str(path)
+        super().__init__(f"{where}: {problem}")
+        self.path = path
+        self.line = line
+
+
+@dataclass(frozen=True)
+class PassageDraft:
+    source_id: str
+    citation: str
+    text: str
+    jurisdictions: list[str]
+    source: str
+    title: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def content_sha256(self) -> str:
+        payload = json.dumps(
+            [self.citation, self.title, self.text, sorted(self.jurisdictions), self.metadata],
+            sort_keys=True,
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+    @property
+    def embedding_text(self) -> str:
+        # The citation and title carry the vocabulary questions use ("breach notification").
+        return " \n".join(part for part in (self.citation, self.title, self.text) if part)
+
+
+def _jurisdictions(path: Path, value: Any, line: int | None, default: list[str]) -> list[str]:
+    if value is None:
+        return default
+    codes = [value] if isinstance(value, str) else value
+    if not isinstance(codes, list) or not codes or not all(isinstance(c, str) for c in codes):
+        raise IngestionError(path, "metadata.jurisdictions must be a code or a list of codes", line)
+    for code in codes:
+        if code != EVERYWHERE and code not in JURISDICTIONS:
+            raise IngestionError(
+                path, f"unknown jurisdiction {code!r} in metadata.jurisdictions", line
+            )
+    return codes
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise IngestionError(path, f"is not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise IngestionError(path, f"cannot be read ({exc.strerror})") from None
+
+
+def parse_jsonl(path: Path, *, jurisdictions: list[str], source: str) -> list[PassageDraft]:
+    """One passage per line: ``{"id": str, "text": str, "metadata": {...}}``.
+
+    Recognised metadata: ``citation`` (defaults to the id), ``title``, ``jurisdictions``; other
+    keys are kept as they are.
+    """
+    drafts = []
+    seen: set[str] = set()
+    for number, line in enumerate(_read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise IngestionError(
+                path, f"invalid JSON ({exc.msg} at column {exc.colno})", number
+            ) from None
+        if not isinstance(record, dict):
+            raise IngestionError(path, "each line must be a JSON object", number)
+        passage_id = record.get("id")
+        if (
+            not isinstance(passage_id, str | int)
+            or isinstance(passage_id, bool)
+            or not str(passage_id).strip()
+        ):
+            raise IngestionError(path, "'id' must be a non-empty string", number)
+        passage_id = str(passage_id).strip()
+        if len(passage_id) > MAX_ID_CHARS:
+            raise IngestionError(path, f"'id' is longer than {MAX_ID_CHARS} characters", number)
+        if passage_id in seen:
+            raise IngestionError(path, f"duplicate id {passage_id!r}", number)
+        seen.add(passage_id)
+        text = record.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise IngestionError(path, "'text' must be a non-empty string", number)
+        metadata = record.get("metadata", {})
+        if not isinstance(metadata, dict):
+            raise IngestionError(path, "'metadata' must be an object", number)
+        metadata = dict(metadata)
+        citation = metadata.pop("citation", None) or passage_id
+        title = metadata.pop("title", "") or ""
+        if not isinstance(citation, str) or not isinstance(title, str):
+            raise IngestionError(
+                path, "metadata.citation and metadata.title must be strings", number
+            )
+        codes = _jurisdictions(path, metadata.pop("jurisdictions", None), number, jurisdictions)
+        drafts.append(
+            PassageDraft(
+                source_id=passage_id,
+                citation=citation[:200],
+                title=title[:300],
+                text=text.strip(),
+                jurisdictions=codes,
+                source=source,
+                metadata=metadata,
+            )
+        )
+    if not drafts:
+        raise IngestionError(path, "contains no passages")
+    return drafts
+
+
+def _chunks(paragraphs: list[str], limit: int = MAX_PASSAGE_CHARS) -> list[str]:
+    """Group paragraphs into chunks of at most ``limit`` characters, never splitting one
+    paragraph unless it alone is longer than the limit (then at sentence ends)."""
+    pieces: list[str] = []
+    for paragraph in paragraphs:
+        if len(paragraph) <= limit:
+            pieces.append(paragraph)
+            continue
+        sentence_run = ""
+        for sentence in re.split(r"(?<=[.;:])\s+", paragraph):
+            if sentence_run and len(sentence_run) + 1 + len(sentence) > limit:
+                pieces.append(sentence_run)
+                sentence_run = ""
+            sentence_run = f"{sentence_run} {sentence}".strip()
+        if sentence_run:
+            pieces.append(sentence_run)
+    chunks: list[str] = []
+    current = ""
+    for piece in pieces:
+        if current and len(current) + 2 + len(piece) > limit:
+            chunks.append(current)
+            current = ""
+        current = f"{current}\n\n{piece}".strip()
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [" ".join(block.split()) for block in re.split(r"\n\s*\n", text) if block.strip()]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "section"
+
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+
+
+def parse_markdown(path: Path, *, jurisdictions: list[str], source: str) -> list[PassageDraft]:
+    """One passage per section (split further when long). The section heading is the citation
+    label; optional YAML front matter may set ``jurisdictions``."""
+    text = _read_text(path)
+    front: dict[str, Any] = {}
+    if text.startswith("---\n"):
+        end = text.find("\n---", 4)
+        if end != -1:
+            try:
+                front = yaml.safe_load(text[4:end]) or {}
+            except yaml.YAMLError:
+                raise IngestionError(path, "front matter is not valid YAML", 1) from None
+            if not isinstance(front, dict):
+                raise IngestionError(path, "front matter must be a mapping", 1)
+            text = text[end + 4 :]
+    codes = _jurisdictions(path, front.get("jurisdictions"), 1, jurisdictions)
+
+    sections: list[tuple[list[str], list[str]]] = []  # (heading trail, lines)
+    trail: list[str] = []
+    lines: list[str] = []
+    for line in text.splitlines():
+        heading = _HEADING.match(line)
+        if heading:
+            sections.append((list(trail), lines))
+            level = len(heading.group(1))
+            trail = trail[: level - 1] + [heading.group(2)]
+            lines = []
+        else:
+            lines.append(line)
+    sections.append((list(trail), lines))
+
+    drafts = []
+    used: set[str] = set()
+    for heading_trail, body in sections:
+        paragraphs = _paragraphs("\n".join(body))
+        if not paragraphs:
+            continue
+        citation = heading_trail[-1] if heading_trail else path.stem
+        base_id = f"{path.stem}#{_slug(' '.join(heading_trail) or 'preamble')}"
+        for part, chunk in enumerate(_chunks(paragraphs), start=1):
+            source_id = base_id if part == 1 else f"{base_id}-{part}"
+            while source_id in used:
+                source_id += "-x"
+            used.add(source_id)
+            drafts.append(
+                PassageDraft(
+                    source_id=source_id[:MAX_ID_CHARS],
+                    citation=citation[:200],
+                    title=" > ".join(heading_trail)[:300],
+                    text=chunk,
+                    jurisdictions=codes,
+                    source=source,
+                )
+            )
+    if not drafts:
+        raise IngestionError(path, "contains no text")
+    return drafts
+
+
+def parse_text(path: Path, *, jurisdictions: list[str], source: str) -> list[PassageDraft]:
+    """Paragraphs grouped into passages; cited as '<file name>, part N'."""
+    chunks = _chunks(_paragraphs(_read_text(path)))
+    if not chunks:
+        raise IngestionError(path, "contains no text")
+    return [
+        PassageDraft(
+            source_id=f"{path.stem}#part-{number}",
+            citation=f"{path.name}, part {number}",
+            title=path.stem,
+            text=chunk,
+            jurisdictions=jurisdictions,
+            source=source,
+        )
+        for number, chunk in enumerate(chunks, start=1)
+    ]
+
+
+PARSERS = {"jsonl": parse_jsonl, "markdown": parse_markdown, "text": parse_text}
+
+
+def parse_file(
+    path: Path, *, jurisdictions: list[str], source: str | None = None
+) -> list[PassageDraft]:
+    kind = SUPPORTED_SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise IngestionError(
+            path,
+            f"unsupported file type {path.suffix!r} (supported: {', '.join(SUPPORTED_SUFFIXES)})",
+        )
+    if not path.is_file():
+        raise IngestionError(path, "is not a file")
+    return PARSERS[kind](path, jurisdictions=jurisdictions, source=source or path.name)

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from django.db import models
+
+
+class Domain(models.Model):
+    """A field of practice: its model profile, system prompt, jurisdictions and corpus.
+
+    Rows are synchronised from ``domains/catalog/<slug>/domain.yaml`` by ``domains_sync``; the
+    files are the source of truth and are versioned with the code.
+    """
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    jurisdictions = models.JSONField(default=list)
+    # Role names (Django groups) whose members may ask questions in this domain.
+    roles = models.JSONField(default=list)
+    system_prompt = models.TextField()
+    disclaimer = models.TextField(blank=True)
+    model_profile = models.JSONField(default=dict)
+    retrieval = models.JSONField(default=dict)
+    embedding_model = models.CharField(max_length=200)
+    definition_sha256 = models.CharField(max_length=64, blank=True)
+    # A fresh random token whenever the passages change. Workers compare it with the index they
+    # hold; being random, it never matches an index built from another database.
+    index_revision = models.CharField(max_length=32, blank=True)
+    is_active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Passage(models.Model):
+    """A retrievable unit of a domain's corpus, with its citation label and embedding."""
+
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="passages")
+    source_id = models.CharField(max_length=200)
+    citation = models.CharField(max_length=200)
+    title = models.CharField(max_length=300, blank=True)
+    text = models.TextField()
+    # Jurisdiction codes the passage applies to; "*" applies everywhere.
+    jurisdictions = models.JSONField(default=list)
+    metadata = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=300, blank=True)
+    content_sha256 = models.CharField(max_length=64)
+    # float32 vector, L2-normalised, from ``embedding_model``. The faiss index on disk is a
+    # cache built from these, so any worker on any machine can rebuild it from the database.
+    embedding = models.BinaryField()
+    embedding_model = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["domain", "source_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["domain", "source_id"], name="passage_unique_source_id")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.domain.slug}:{self.source_id}"

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet
+
+from domains.models import Domain, Passage
+
+
+@dataclass(frozen=True)
+class RetrievedPassage:
+    id: int
+    source_id: str
+    citation: str
+    title: str
+    text: str
+    score: float
+
+
+def domain_list(*, user: AbstractBaseUser) -> QuerySet[Domain]:
+    """Active domains the user's roles grant."""
+    roles = set(user.groups.values_list("name", flat=True))
+    allowed = [d.pk for d in Domain.objects.filter(is_active=True) if roles & set(d.roles)]
+    return Domain.objects.filter(pk__in=allowed)
+
+
+def domain_get(*, slug: str) -> Domain | None:
+    return Domain.objects.filter(slug=slug, is_active=True).first()
+
+
+def passages_retrieve(*, domain: Domain, jurisdiction: str, query: str) -> list[RetrievedPassage]:
+    """The domain's best passages for ``query`` that apply to ``jurisdiction``, best first,
+    above the domain's minimum similarity."""
+    # Imported here: the web process never retrieves and need not load faiss or torch.
+    from domains import index
+    from domains.embeddings import embed
+
+    settings = domain.retrieval
+    vector = embed([query], model=domain.embedding_model)[0]
+    hits = index.search(domain, vector, jurisdiction=jurisdiction, k=settings.get("top_k", 4))
+    hits = [(pk, score) for pk, score in hits if score >= settings.get("min_score", 0.0)]
+    passages = Passage.objects.in_bulk([pk for pk, _ in hits])
+    return [
+        RetrievedPassage(
+            id=pk,
+            source_id=passages[pk].source_id,
+            citation=passages[pk].citation,
+            title=passages[pk].title,
+            text=passages[pk].text,
+            score=round(score, 4),
+        )
+        for pk, score in hits
+        if pk in passages
+    ]

@@ -1,0 +1,191 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from compliance.models import AuditEvent
+from compliance.services import audit_event_record
+from domains import index
+from domains.catalog import DomainDefinition
+from domains.embeddings import embed
+from domains.ingestion import PassageDraft, parse_file
+from domains.models import Domain, Passage
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+
+def corpus_ingest(
+    *,
+    domain: Domain,
+    drafts: list[PassageDraft],
+    actor: AbstractBaseUser | None,
+    progress: bool = False,
+) -> IngestResult:
+    """Add or update passages, and drop passages of the same sources that the drafts no longer
+    contain (a changed document replaces its old passages). Idempotent: re-ingesting unchanged
+    documents changes nothing, embeds nothing and keeps the index revision."""
+    sources = {draft.source for draft in drafts}
+    existing = {
+        row["source_id"]: row
+        for row in Passage.objects.filter(domain=domain).values(
+            "id", "source_id", "source", "content_sha256", "embedding_model"
+        )
+    }
+    wanted = {draft.source_id for draft in drafts}
+    to_embed = [
+        draft
+        for draft in drafts
+        if draft.source_id not in existing
+        or existing[draft.source_id]["content_sha256"] != draft.content_sha256
+        or existing[draft.source_id]["embedding_model"] != domain.embedding_model
+        or existing[draft.source_id]["source"] != draft.source
+    ]
+    stale_ids = [
+        row["id"]
+        for source_id, row in existing.items()
+        if row["source"] in sources and source_id not in wanted
+    ]
+    # Embedding is slow; it happens before the transaction so no lock is held meanwhile.
+    vectors = (
+        embed([d.embedding_text for d in to_embed], model=domain.embedding_model, progress=progress)
+        if to_embed
+        else np.zeros((0, 0), dtype=np.float32)
+    )
+    added = updated = 0
+    with transaction.atomic():
+        for draft, vector in zip(to_embed, vectors, strict=True):
+            _, created = Passage.objects.update_or_create(
+                domain=domain,
+                source_id=draft.source_id,
+                defaults={
+                    "citation": draft.citation,
+                    "title": draft.title,
+                    "text": draft.text,
+                    "jurisdictions": draft.jurisdictions,
+                    "metadata": draft.metadata,
+                    "source": draft.source,
+                    "content_sha256": draft.content_sha256,
+                    "embedding": vector.tobytes(),
+                    "embedding_model": domain.embedding_model,
+                },
+            )
+            added += created
+            updated += not created
+        removed, _ = Passage.objects.filter(id__in=stale_ids).delete()
+        result = IngestResult(
+            added=added, updated=updated, unchanged=len(drafts) - len(to_embed), removed=removed
+        )
+        if result.changed or not domain.index_revision:
+            domain.index_revision = uuid.uuid4().hex
+            domain.save(update_fields=["index_revision", "updated_at"])
+        if result.changed:
+            audit_event_record(
+                actor=actor,
+                event_type=AuditEvent.Type.CORPUS_INGESTED,
+                outcome=AuditEvent.Outcome.SUCCESS,
+                domain=domain.slug,
+                details={
+                    "sources": sorted(sources),
+                    "added": result.added,
+                    "updated": result.updated,
+                    "unchanged": result.unchanged,
+                    "removed": result.removed,
+                    "index_revision": domain.index_revision,
+                    "embedding_model": domain.embedding_model,
+                },
+            )
+    # Build the index file now, so the first question does not wait for it.
+    index.load(domain)
+    return result
+
+
+def corpus_reembed(*, domain: Domain, progress: bool = False) -> int:
+    """Re-embed passages made with another embedding model than the domain's current one."""
+    stale = list(
+        Passage.objects.filter(domain=domain).exclude(embedding_model=domain.embedding_model)
+    )
+    if not stale:
+        return 0
+    drafts = [
+        PassageDraft(
+            p.source_id, p.citation, p.text, p.jurisdictions, p.source, p.title, p.metadata
+        )
+        for p in stale
+    ]
+    vectors = embed(
+        [d.embedding_text for d in drafts], model=domain.embedding_model, progress=progress
+    )
+    with transaction.atomic():
+        for passage, vector in zip(stale, vectors, strict=True):
+            passage.embedding = vector.tobytes()
+            passage.embedding_model = domain.embedding_model
+            passage.save(update_fields=["embedding", "embedding_model", "updated_at"])
+        domain.index_revision = uuid.uuid4().hex
+        domain.save(update_fields=["index_revision", "updated_at"])
+    return len(stale)
+
+
+def domain_sync(
+    *, definition: DomainDefinition, actor: AbstractBaseUser | None, progress: bool = False
+) -> tuple[Domain, IngestResult]:
+    """Create or update a domain from its definition file and ingest its starter corpus."""
+    with transaction.atomic():
+        domain, created = Domain.objects.select_for_update().get_or_create(
+            slug=definition.slug,
+            defaults={"name": definition.name, "system_prompt": definition.system_prompt},
+        )
+        changed = created or domain.definition_sha256 != definition.sha256
+        domain.name = definition.name
+        domain.description = definition.description
+        domain.jurisdictions = definition.jurisdictions
+        domain.roles = definition.roles
+        domain.system_prompt = definition.system_prompt
+        domain.disclaimer = definition.disclaimer
+        domain.model_profile = definition.model_profile
+        domain.retrieval = definition.retrieval
+        domain.embedding_model = definition.embedding_model
+        domain.definition_sha256 = definition.sha256
+        domain.is_active = True
+        domain.save()
+        if changed:
+            audit_event_record(
+                actor=actor,
+                event_type=AuditEvent.Type.DOMAIN_SYNCED,
+                outcome=AuditEvent.Outcome.SUCCESS,
+                domain=domain.slug,
+                details={"definition_sha256": definition.sha256, "created": created},
+            )
+    corpus_reembed(domain=domain, progress=progress)
+    drafts: list[PassageDraft] = []
+    for path in definition.corpus_files:
+        drafts += parse_file(
+            path,
+            jurisdictions=definition.jurisdictions,
+            source=f"catalog:{domain.slug}/{path.name}",
+        )
+    result = corpus_ingest(domain=domain, drafts=drafts, actor=actor, progress=progress)
+    return domain, result
+
+
+def domains_sync(
+    *,
+    definitions: Iterable[DomainDefinition],
+    actor: AbstractBaseUser | None,
+    progress: bool = False,
+) -> list[tuple[Domain, IngestResult]]:
+    return [domain_sync(definition=d, actor=actor, progress=progress) for d in definitions]

@@ -1,0 +1,255 @@
+"""The compliance pipeline with the real models, run in-process (the queue is covered by
+tests/integration)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from assistant import services
+from assistant.backends import BackendError
+from assistant.celery import TransientError
+from assistant.models import Inquiry
+from assistant.selectors import inquiry_content
+from compliance import pii
+from compliance.crypto import decrypt_text
+from compliance.models import AuditEvent
+
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+
+QUESTION = (
+    "My patient John Smith, MRN 4455667, had his chart exposed. How long does a covered entity "
+    "have to notify individuals of a breach of unsecured PHI?"
+)
+CANARIES = ["John Smith", "4455667"]
+
+
+def submit(user, question=QUESTION, domain="healthcare", jurisdiction="US") -> Inquiry:
+    return services.inquiry_submit(
+        user=user, domain=domain, jurisdiction=jurisdiction, question=question
+    )
+
+
+def events(inquiry):
+    return list(
+        AuditEvent.objects.filter(inquiry_id=inquiry.id).values_list("event_type", "outcome")
+    )
+
+
+def all_text_in_database() -> str:
+    """Every text and JSON column of every project table, as stored."""
+    chunks = []
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            if not table.startswith(
+                ("assistant_", "compliance_", "domains_", "auth_", "django_session")
+            ):
+                continue
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608
+            for row in cursor.fetchall():
+                chunks += [str(value) for value in row if isinstance(value, str)]
+    return "\n".join(chunks)
+
+
+def test_breach_question_is_answered_with_the_60_day_rule_and_pii_redacted(
+    catalog_domains, clinician, queued_ids
+):
+    inquiry = submit(clinician)
+    services.inquiry_run(inquiry_id=inquiry.id)
+    inquiry.refresh_from_db()
+
+    assert inquiry.status == "answered", inquiry.failure_reason
+    content = inquiry_content(inquiry)
+    assert content["redacted_question"].startswith(
+        "My patient <PERSON_1>, MRN <MEDICAL_RECORD_NUMBER_1>, had"
+    )
+    assert inquiry.question_entities == {"MEDICAL_RECORD_NUMBER": 1, "PERSON": 1}
+    assert "60" in content["answer"]
+    assert "hc-hipaa-164-404-b" in [c["passage_id"] for c in inquiry.citations]
+    cited = next(c for c in inquiry.citations if c["passage_id"] == "hc-hipaa-164-404-b")
+    assert cited["citation"] == "45 CFR 164.404(b)"
+    assert "60 calendar days" in cited["text"]
+    assert inquiry.grounding in {"cited", "attributed"}
+    assert inquiry.model_id == "smollm2-135m-instruct"
+    assert inquiry.model_version.startswith("sha256:")
+    assert set(inquiry.timings) >= {
+        "screen_input_ms",
+        "retrieve_ms",
+        "generate_ms",
+        "screen_output_ms",
+        "total_ms",
+    }
+
+    vault = pii.PseudonymVault.from_json(json.loads(decrypt_text(inquiry.vault_ciphertext)))
+    assert vault.originals() == {"<PERSON_1>": "John Smith", "<MEDICAL_RECORD_NUMBER_1>": "4455667"}
+
+    stored = all_text_in_database()
+    for canary in CANARIES:
+        assert canary not in stored
+
+    assert events(inquiry) == [
+        ("inquiry.received", "success"),
+        ("inquiry.screened", "success"),
+        ("inquiry.retrieved", "success"),
+        ("inquiry.generated", "success"),
+        ("inquiry.output_screened", "success"),
+        ("inquiry.answered", "success"),
+    ]
+    screened = AuditEvent.objects.get(inquiry_id=inquiry.id, event_type="inquiry.screened")
+    assert screened.details["entities"] == {"MEDICAL_RECORD_NUMBER": 1, "PERSON": 1}
+
+
+def test_running_twice_answers_once_with_one_set_of_audit_events(
+    catalog_domains, clinician, queued_ids
+):
+    inquiry = submit(clinician)
+    services.inquiry_run(inquiry_id=inquiry.id)
+    inquiry.refresh_from_db()
+    first = (inquiry.status, inquiry.answer_ciphertext, inquiry.attempts)
+    audit_count = AuditEvent.objects.filter(inquiry_id=inquiry.id).count()
+
+    services.inquiry_run(inquiry_id=inquiry.id)
+    inquiry.refresh_from_db()
+    assert (inquiry.status, inquiry.answer_ciphertext, inquiry.attempts) == first
+    assert AuditEvent.objects.filter(inquiry_id=inquiry.id).count() == audit_count
+    assert (
+        AuditEvent.objects.filter(inquiry_id=inquiry.id, event_type="inquiry.answered").count() == 1
+    )
+
+
+def test_pii_detection_failure_fails_closed(catalog_domains, clinician, queued_ids, monkeypatch):
+    def broken(text, vault):
+        raise pii.PiiDetectionError("PII detection failed (OSError)")
+
+    monkeypatch.setattr(pii, "screen_input", broken)
+    inquiry = submit(clinician)
+    services.inquiry_run(inquiry_id=inquiry.id)
+    inquiry.refresh_from_db()
+    assert (inquiry.status, inquiry.failure_reason) == ("failed", "pii_detection_failed")
+    assert inquiry.redacted_question_ciphertext == inquiry.answer_ciphertext == ""
+    assert events(inquiry) == [("inquiry.received", "success"), ("inquiry.failed", "failure")]
+
+
+def test_output_screening_failure_withholds_the_answer(
+    catalog_domains, clinician, queued_ids, monkeypatch
+):
+    def broken(text):
+        raise pii.PiiDetectionError("PII detection failed (OSError)")
+
+    monkeypatch.setattr(pii, "screen_output", broken)
+    inquiry = submit(clinician)
+    services.inquiry_run(inquiry_id=inquiry.id)
+    inquiry.refresh_from_db()
+    assert (inquiry.status, inquiry.failure_reason, inquiry.answer_ciphertext) == (
+        "failed",
+        "output_screening_failed",
+        "",
+    )
+
+
+class FlakyBackend:
+    model_id = "flaky"
+    model_version = "test"
+
+    def __init__(self, permanent: bool) -> None:
+        self.permanent = permanent
+
+    def count_tokens(self, messages):
+        return 10
+
+    def generate(self, messages, *, max_new_tokens):
+        raise BackendError("backend busy", permanent=self.permanent)
+
+
+def test_transient_model_failure_is_retried_then_fails_after_the_last_attempt(
+    catalog_domains, clinician, queued_ids, monkeypatch, settings
+):
+    monkeypatch.setattr(services, "backend_for", lambda profile: FlakyBackend(permanent=False))
+    settings.INQUIRY_MAX_ATTEMPTS = 2
+    inquiry = submit(clinician)
+    with pytest.raises(TransientError):
+        services.inquiry_run(inquiry_id=inquiry.id)
+    inquiry.refresh_from_db()
+    assert (inquiry.status, inquiry.attempts) == ("queued", 1)
+
+    services.inquiry_run(inquiry_id=inquiry.id)
+    inquiry.refresh_from_db()
+    assert (inquiry.status, inquiry.failure_reason, inquiry.attempts) == (
+        "failed",
+        "model_unavailable",
+        2,
+    )
+    assert [e for e, _ in events(inquiry)].count("inquiry.retry") == 1
+
+
+def test_permanent_model_failure_fails_at_once(catalog_domains, clinician, queued_ids, monkeypatch):
+    monkeypatch.setattr(services, "backend_for", lambda profile: FlakyBackend(permanent=True))
+    inquiry = submit(clinician)
+    services.inquiry_run(inquiry_id=inquiry.id)
+    inquiry.refresh_from_db()
+    assert (inquiry.status, inquiry.failure_reason, inquiry.attempts) == (
+        "failed",
+        "model_unavailable",
+        1,
+    )
+
+
+def test_an_inquiry_held_by_a_dead_worker_is_reclaimed_after_its_lease(
+    catalog_domains, clinician, queued_ids
+):
+    inquiry = submit(clinician)
+    claimed = services.inquiry_claim(inquiry_id=inquiry.id)
+    assert claimed is not None and claimed.attempts == 1
+    assert services.inquiry_claim(inquiry_id=inquiry.id) is None  # held by the first worker
+
+    Inquiry.objects.filter(pk=inquiry.id).update(
+        lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert services.inquiries_requeue_stale() == 1
+    assert queued_ids[-1] == inquiry.id
+    services.inquiry_run(inquiry_id=inquiry.id)
+    inquiry.refresh_from_db()
+    assert (inquiry.status, inquiry.attempts) == ("answered", 2)
+
+
+def test_a_worker_that_lost_its_claim_writes_nothing(catalog_domains, clinician, queued_ids):
+    inquiry = submit(clinician)
+    stale = services.inquiry_claim(inquiry_id=inquiry.id)
+    Inquiry.objects.filter(pk=inquiry.id).update(
+        lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    services.inquiry_run(inquiry_id=inquiry.id)  # a second worker takes over and finishes
+    with pytest.raises(services.ClaimLost):
+        services._step(stale, AuditEvent.Type.INQUIRY_SCREENED, {}, question_entities={"X": 1})
+    inquiry.refresh_from_db()
+    assert inquiry.status == "answered" and inquiry.question_entities != {"X": 1}
+
+
+def test_exhausted_attempts_fail_the_inquiry(catalog_domains, clinician, queued_ids, settings):
+    inquiry = submit(clinician)
+    Inquiry.objects.filter(pk=inquiry.id).update(attempts=settings.INQUIRY_MAX_ATTEMPTS)
+    services.inquiry_run(inquiry_id=inquiry.id)
+    inquiry.refresh_from_db()
+    assert (inquiry.status, inquiry.failure_reason) == ("failed", "attempts_exhausted")
+
+
+def test_question_outside_the_corpus_gets_no_generated_answer(
+    catalog_domains, clinician, queued_ids
+):
+    inquiry = submit(
+        clinician, question="What is the best recipe for sourdough bread with rye flour?"
+    )
+    services.inquiry_run(inquiry_id=inquiry.id)
+    inquiry.refresh_from_db()
+    assert (inquiry.status, inquiry.grounding, inquiry.citations) == ("answered", "no_passages", [])
+    assert "do not cover this question" in inquiry_content(inquiry)["answer"]
+    assert "inquiry.generated" not in [e for e, _ in events(inquiry)]
+
+
+def test_unknown_inquiry_id_is_ignored(db):
+    services.inquiry_run(inquiry_id=uuid.uuid4())

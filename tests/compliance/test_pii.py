@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from compliance import pii
+
+
+def redact(text: str) -> pii.Screening:
+    return pii.screen_input(text, pii.PseudonymVault())
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "entity_type"),
+    [
+        ("My patient John Smith has a question.", "John Smith", "PERSON"),
+        ("Chart for MRN 4455667 was exposed.", "4455667", "MEDICAL_RECORD_NUMBER"),
+        ("medical record number: AB-99812 was emailed", "AB-99812", "MEDICAL_RECORD_NUMBER"),
+        ("She was born 03/04/1961 in a small town.", "03/04/1961", "DATE"),
+        ("The visit on March 3, 2024 went fine.", "March 3, 2024", "DATE"),
+        ("Call me at (555) 123-4567 tomorrow.", "(555) 123-4567", "PHONE_NUMBER"),
+        ("Reach our London office on +44 20 7946 0958.", "+44 20 7946 0958", "PHONE_NUMBER"),
+        ("Write to jane.roe@example.org please.", "jane.roe@example.org", "EMAIL_ADDRESS"),
+        ("His SSN is 078-05-1120.", "078-05-1120", "US_SSN"),
+        ("She lives at 12 Main Street, Springfield.", "12 Main Street", "STREET_ADDRESS"),
+        ("The server at 192.168.10.24 logged it.", "192.168.10.24", "IP_ADDRESS"),
+        ("Card 4111 1111 1111 1111 was charged.", "4111 1111 1111 1111", "CREDIT_CARD"),
+    ],
+)
+def test_identifier_is_replaced_by_a_typed_placeholder(text, value, entity_type):
+    screening = redact(text)
+    assert value not in screening.text
+    assert f"<{entity_type}_1>" in screening.text
+    assert screening.counts.get(entity_type) == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "How long does a covered entity have to notify individuals within 60 days under 45 CFR 164.404(b)?",
+        "Does GDPR Art. 33(1) require notice within 72 hours in Germany?",
+        "May a lawyer in California reveal information under Rule 1.6 annually?",
+        "What does 31 CFR 1020.320 require for suspicious activity reports in the United States?",
+    ],
+)
+def test_regulatory_questions_without_personal_data_are_left_intact(text):
+    screening = redact(text)
+    assert screening.text == text
+    assert screening.entities == []
+
+
+def test_same_value_gets_the_same_placeholder_and_different_values_do_not():
+    vault = pii.PseudonymVault()
+    first = pii.screen_input("John Smith saw Mary Jones.", vault)
+    second = pii.screen_input("Later, John Smith called again.", vault)
+    assert first.text == "<PERSON_1> saw <PERSON_2>."
+    assert second.text == "Later, <PERSON_1> called again."
+    assert vault.originals() == {"<PERSON_1>": "John Smith", "<PERSON_2>": "Mary Jones"}
+
+
+def test_vault_survives_a_json_round_trip():
+    vault = pii.PseudonymVault()
+    pii.screen_input("John Smith, MRN 4455667.", vault)
+    restored = pii.PseudonymVault.from_json(vault.to_json())
+    assert restored.originals() == vault.originals()
+    assert restored.placeholder_for("PERSON", "john  smith") == "<PERSON_1>"
+
+
+def test_output_screening_keeps_placeholders_and_redacts_new_values_without_keeping_them():
+    screening = pii.screen_output(
+        "Notify <PERSON_1> within 60 days. Jane Doe at 555-987-6543 agreed."
+    )
+    assert (
+        screening.text
+        == "Notify <PERSON_1> within 60 days. <PERSON_REDACTED> at <PHONE_NUMBER_REDACTED> agreed."
+    )
+    assert screening.counts == {"PERSON": 1, "PHONE_NUMBER": 1}
+
+
+def test_detection_failure_raises_without_quoting_the_text(monkeypatch):
+    class BrokenAnalyzer:
+        @property
+        def nlp_engine(self):
+            raise RuntimeError("John Smith could not be parsed")
+
+    monkeypatch.setattr(pii, "analyzer", lambda: BrokenAnalyzer())
+    with pytest.raises(pii.PiiDetectionError) as error:
+        pii.detect("John Smith")
+    assert "John Smith" not in str(error.value)
+    assert error.value.__cause__ is None
+
+
+def test_detection_never_reaches_for_the_network(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    # URLs and e-mail addresses are the recognizers that consult the public suffix list.
+    screening = redact(
+        "Mail bob@clinic.example.co.uk or see https://records.example.com/bob today."
+    )
+    assert "bob@clinic.example.co.uk" not in screening.text
+    assert "EMAIL_ADDRESS" in screening.counts

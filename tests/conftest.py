@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from assistant import roles
+from assistant.celery import app as celery_app
+
+SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+# Tests publish to a queue of their own, so a worker of a running service never takes their
+# tasks and their worker never takes the service's. Set before any task is sent.
+TEST_QUEUE = f"test-{uuid.uuid4().hex[:12]}"
+celery_app.conf.task_default_queue = TEST_QUEUE
+if f"sqla+sqlite:///{settings.EMBEDDED_BROKER_PATH}" == settings.CELERY_BROKER_URL:
+    celery_app.conf.broker_url = f"sqla+sqlite:///{settings.VAR_DIR / 'test-celery-broker.sqlite3'}"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_index_dir(settings, tmp_path_factory):
+    settings.INDEX_DIR = tmp_path_factory.mktemp("indexes")
+
+
+_embedding_memo: dict[tuple[str, str], object] = {}
+
+
+@pytest.fixture
+def memoized_embeddings(monkeypatch):
+    """Real embeddings, computed once per test session for each distinct text, so that tests
+    can sync the catalog's 130 passages into a fresh database in well under a second."""
+    import numpy as np
+
+    from domains import services
+    from domains.embeddings import embed
+
+    def embed_memoized(texts, *, model, progress=False, batch_size=32):
+        missing = [t for t in texts if (model, t) not in _embedding_memo]
+        if missing:
+            for text, vector in zip(missing, embed(missing, model=model), strict=True):
+                _embedding_memo[(model, text)] = vector
+        return np.vstack([_embedding_memo[(model, t)] for t in texts]).astype(np.float32)
+
+    monkeypatch.setattr(services, "embed", embed_memoized)
+
+
+@pytest.fixture
+def catalog_domains(db, memoized_embeddings):
+    from domains.catalog import catalog_definitions
+    from domains.services import domains_sync
+
+    return {
+        domain.slug: domain
+        for domain, _ in domains_sync(definitions=catalog_definitions(), actor=None)
+    }
+
+
+def make_user(username: str, role: str) -> User:
+    group, _ = Group.objects.get_or_create(name=role)
+    user = User.objects.create_user(username=username, password=f"{username}-password-123")
+    user.groups.add(group)
+    return user
+
+
+@pytest.fixture
+def clinician(db) -> User:
+    return make_user("clinician", roles.CLINICIAN)
+
+
+@pytest.fixture
+def lawyer(db) -> User:
+    return make_user("lawyer", roles.LAWYER)
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+def token_client(user: User) -> APIClient:
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def queued_ids(monkeypatch) -> list:
+    """Records the inquiry ids the service would publish, instead of publishing them: for tests
+    of the API layer that then run the pipeline themselves (or not at all)."""
+    from assistant import services
+
+    published: list = []
+    monkeypatch.setattr(services, "_enqueue", published.append)
+    return published
+
+
+def services_required() -> bool:
+    return os.environ.get("REQUIRE_SERVICES") == "1"

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from compliance.jurisdictions import JURISDICTIONS
+from domains.catalog import CATALOG_DIR, DefinitionError, catalog_definitions, load_definition
+
+
+def test_shipped_domains_are_valid_and_include_the_three_practice_areas():
+    definitions = {d.slug: d for d in catalog_definitions()}
+    assert {"healthcare", "legal", "finance"} <= set(definitions)
+    for definition in definitions.values():
+        assert definition.system_prompt
+        assert definition.disclaimer
+        assert definition.roles
+        assert definition.model_profile["model"]
+
+
+@pytest.mark.parametrize("slug", ["healthcare", "legal", "finance"])
+def test_starter_corpus_has_at_least_30_cited_summaries(slug):
+    lines = (CATALOG_DIR / slug / "corpus.jsonl").read_text().splitlines()
+    passages = [json.loads(line) for line in lines]
+    assert len(passages) >= 30
+    assert len({p["id"] for p in passages}) == len(passages)
+    for passage in passages:
+        metadata = passage["metadata"]
+        assert metadata["citation"].strip()
+        assert metadata["kind"] == "summary"
+        assert "not the text of the law" in metadata["note"]
+        assert metadata["title"].startswith("Summary: ")
+        assert all(code == "*" or code in JURISDICTIONS for code in metadata["jurisdictions"])
+        assert len(passage["text"]) > 150
+
+
+def _write_domain(tmp_path: Path, body: str) -> Path:
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    (folder / "corpus.jsonl").write_text('{"id": "a", "text": "x"}\n')
+    path = folder / "domain.yaml"
+    path.write_text(body)
+    return path
+
+
+VALID = """
+slug: demo
+name: Demo
+jurisdictions: [US]
+roles: [clinician]
+system_prompt: You help.
+model: {backend: transformers, model: smollm2-135m-instruct}
+corpus: [corpus.jsonl]
+"""
+
+
+def test_a_valid_definition_loads_with_defaults(tmp_path):
+    definition = load_definition(_write_domain(tmp_path, VALID))
+    assert definition.retrieval == {"top_k": 4, "min_score": 0.25}
+    assert definition.embedding_model == "all-MiniLM-L6-v2"
+
+
+@pytest.mark.parametrize(
+    ("body", "key", "problem"),
+    [
+        (
+            VALID.replace("jurisdictions: [US]", "jurisdictions: [US, XX]"),
+            "jurisdictions",
+            "'XX' is not a known",
+        ),
+        (VALID.replace("name: Demo\n", ""), "name", "is required"),
+        (VALID + "retrieval: {top_k: 0}\n", "retrieval.top_k", "integer from 1 to 20"),
+        (
+            VALID.replace("backend: transformers", "backend: magic"),
+            "model.backend",
+            "must be one of",
+        ),
+        (VALID + "colour: blue\n", "colour", "is not a known key"),
+        (VALID.replace("slug: demo", "slug: other"), "slug", "must match its folder"),
+        (VALID.replace("[corpus.jsonl]", "[../../etc/passwd]"), "corpus", "is not a file in"),
+        ("slug: [unclosed", "<document>", "is not valid YAML (line 1)"),
+    ],
+)
+def test_invalid_definition_names_the_file_and_the_key(tmp_path, body, key, problem):
+    path = _write_domain(tmp_path, body)
+    with pytest.raises(DefinitionError) as error:
+        load_definition(path)
+    message = str(error.value)
+    assert message.startswith(f"{path}: key '{key}'")
+    assert problem in message
