@@ -127,10 +127,10 @@ def inquiry_submit(
     return inquiry
 
 
-def _enqueue(inquiry_id: uuid.UUID) -> None:
+def _enqueue(inquiry_id: uuid.UUID, *, countdown: float | None = None) -> None:
     from assistant.tasks import inquiry_run as inquiry_run_task
 
-    inquiry_run_task.delay(str(inquiry_id))
+    inquiry_run_task.apply_async(args=[str(inquiry_id)], countdown=countdown)
 
 
 def _audit(
@@ -167,14 +167,22 @@ def inquiry_claim(*, inquiry_id: uuid.UUID) -> Inquiry | None:
     )
     if claimed:
         return Inquiry.objects.select_related("domain", "user").get(pk=inquiry_id)
-    exhausted = (
+    unfinished = (
         Inquiry.objects.filter(
-            _claimable(), pk=inquiry_id, attempts__gte=settings.INQUIRY_MAX_ATTEMPTS
+            pk=inquiry_id, status__in=[Inquiry.Status.QUEUED, Inquiry.Status.RUNNING]
         )
-        .values_list("attempts", flat=True)
+        .values("status", "attempts", "lease_expires_at")
         .first()
     )
-    if exhausted is not None:
+    if unfinished is None:
+        return None
+    lease = unfinished["lease_expires_at"]
+    if unfinished["status"] == Inquiry.Status.RUNNING and lease and lease >= now:
+        # Held by another worker, or by one that died: a worker killed mid-task makes its
+        # message come back at once, while its lease still runs. Look again when the lease
+        # ends; by then a live holder has finished or renewed it.
+        _enqueue(inquiry_id, countdown=(lease - now).total_seconds() + 1)
+    elif unfinished["attempts"] >= settings.INQUIRY_MAX_ATTEMPTS:
         inquiry_fail(
             inquiry_id=inquiry_id, attempt=None, reason=Reason.ATTEMPTS_EXHAUSTED, step="claim"
         )

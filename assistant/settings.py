@@ -257,9 +257,9 @@ LOGOUT_REDIRECT_URL = "login"
 # this cap stops oversized bodies before they are parsed at all.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 INQUIRY_MAX_QUESTION_CHARS = env_int("INQUIRY_MAX_QUESTION_CHARS", 4000)
-# A running inquiry whose worker died is reclaimed after this many seconds; it must exceed the
-# longest expected generation.
-INQUIRY_LEASE_SECONDS = env_int("INQUIRY_LEASE_SECONDS", 600)
+# A running inquiry whose worker died is reclaimed after this many seconds. Each pipeline step
+# renews it, so it must exceed the longest single step (generation).
+INQUIRY_LEASE_SECONDS = env_int("INQUIRY_LEASE_SECONDS", 300)
 INQUIRY_MAX_ATTEMPTS = env_int("INQUIRY_MAX_ATTEMPTS", 3)
 # Longest time GET /api/v1/inquiries/{id}?wait=N may hold a request open.
 INQUIRY_MAX_WAIT_SECONDS = env_int("INQUIRY_MAX_WAIT_SECONDS", 60)

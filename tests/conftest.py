@@ -97,7 +97,9 @@ def queued_ids(monkeypatch) -> list:
     from assistant import services
 
     published: list = []
-    monkeypatch.setattr(services, "_enqueue", published.append)
+    monkeypatch.setattr(
+        services, "_enqueue", lambda inquiry_id, countdown=None: published.append(inquiry_id)
+    )
     return published
 
 

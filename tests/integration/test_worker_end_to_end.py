@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -66,10 +67,15 @@ def broker_messages() -> list[str]:
     return decoded
 
 
+LEASE_SECONDS = 15
+
+
 @pytest.fixture
 def worker(tmp_path):
     log_path = tmp_path / "worker.log"
     env = {
+        # Short, so the test of a killed worker does not wait long for the lease to expire.
+        "INQUIRY_LEASE_SECONDS": str(LEASE_SECONDS),
         **os.environ,
         "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": celery_app.conf.broker_url,
@@ -174,3 +180,40 @@ def test_an_inquiry_is_answered_by_a_real_worker_and_no_store_holds_the_pii(
         assert canary not in stored
         assert canary not in worker_log
     assert not any(inquiry_id in message for message in broker_messages())
+
+
+def test_killing_the_worker_mid_task_loses_nothing_and_answers_once(
+    catalog_domains, clinician, request
+):
+    worker = request.getfixturevalue("worker")
+    response = token_client(clinician).post(
+        "/api/v1/inquiries",
+        {"domain": "healthcare", "jurisdiction": "US", "question": QUESTION},
+        format="json",
+    )
+    inquiry_id = response.json()["id"]
+    deadline = time.monotonic() + 120
+    while not AuditEvent.objects.filter(
+        inquiry_id=inquiry_id, event_type="inquiry.retrieved"
+    ).exists():
+        assert time.monotonic() < deadline, worker.log_path.read_text()[-3000:]
+        time.sleep(0.1)
+    children = subprocess.run(
+        ["pgrep", "-P", str(worker.pid)], capture_output=True, text=True
+    ).stdout.split()
+    assert children, "the worker has no pool process"
+    for pid in children:
+        os.kill(int(pid), signal.SIGKILL)  # the process running the inquiry dies mid-generation
+
+    inquiry = wait_until_finished(inquiry_id, worker)
+    assert inquiry.status == "answered", (
+        inquiry.failure_reason,
+        worker.log_path.read_text()[-3000:],
+    )
+    assert inquiry.attempts == 2
+    types = list(
+        AuditEvent.objects.filter(inquiry_id=inquiry_id).values_list("event_type", flat=True)
+    )
+    assert types.count("inquiry.answered") == 1
+    assert types.count("inquiry.screened") == 2  # the second attempt starts over
+    assert "WorkerLostError" in worker.log_path.read_text()
