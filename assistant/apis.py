@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.urls import reverse
 from rest_framework import serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
@@ -13,10 +13,9 @@ from rest_framework.views import APIView
 
 from assistant.exceptions import error_body
 from assistant.models import Inquiry
-from assistant.selectors import inquiry_content, inquiry_wait
+from assistant.selectors import domain_list, inquiry_content, inquiry_wait
 from assistant.services import QueueUnavailable, inquiry_submit
 from compliance.jurisdictions import JURISDICTIONS
-from domains.selectors import domain_list
 
 
 def inquiry_url(request: Request, inquiry: Inquiry) -> str:
@@ -151,6 +150,12 @@ class HealthApi(APIView):
     permission_classes = [AllowAny]
 
     def get(self, request: Request) -> Response:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except DatabaseError:
+            return Response(
+                error_body(503, "database_unavailable", "The database cannot be reached."),
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
         return Response({"status": "ok", "database": connection.vendor})

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AbstractBaseUser
+
+from domains.models import Domain
+
 CLINICIAN = "clinician"
 LAWYER = "lawyer"
 ANALYST = "analyst"
@@ -9,3 +13,11 @@ COMPLIANCE_OFFICER = "compliance_officer"
 ADMIN = "admin"
 
 ROLES = [CLINICIAN, LAWYER, ANALYST, COMPLIANCE_OFFICER, ADMIN]
+
+
+def roles_of(user: AbstractBaseUser) -> set[str]:
+    return set(user.groups.values_list("name", flat=True))
+
+
+def grants_domain(user: AbstractBaseUser, domain: Domain) -> bool:
+    return bool(roles_of(user) & set(domain.roles))

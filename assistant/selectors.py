@@ -6,7 +6,15 @@ import uuid
 from django.contrib.auth.models import AbstractBaseUser
 
 from assistant.models import Inquiry
+from assistant.roles import roles_of
 from compliance.crypto import decrypt_text
+from domains.models import Domain
+
+
+def domain_list(*, user: AbstractBaseUser) -> list[Domain]:
+    """Active domains the user's roles grant."""
+    roles = roles_of(user)
+    return [d for d in Domain.objects.filter(is_active=True) if roles & set(d.roles)]
 
 
 def inquiry_get(*, user: AbstractBaseUser, inquiry_id: uuid.UUID) -> Inquiry | None:

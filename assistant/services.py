@@ -23,6 +23,7 @@ from assistant.backends import BackendError, backend_for
 from assistant.celery import TransientError
 from assistant.models import Inquiry
 from assistant.prompting import build_messages, resolve_citations
+from assistant.roles import grants_domain
 from compliance import pii
 from compliance.crypto import DecryptionError, decrypt_text, encrypt_text
 from compliance.jurisdictions import is_known
@@ -53,10 +54,6 @@ def safe_traceback(exc: BaseException) -> str:
     return f"{type(exc).__name__} at {where}"
 
 
-def _user_roles(user: AbstractBaseUser) -> set[str]:
-    return set(user.groups.values_list("name", flat=True))
-
-
 @sensitive_variables("question")
 def inquiry_submit(
     *, user: AbstractBaseUser, domain: str, jurisdiction: str, question: str
@@ -85,7 +82,7 @@ def inquiry_submit(
             },
             code="jurisdiction_not_served",
         )
-    if not _user_roles(user) & set(domain_row.roles):
+    if not grants_domain(user, domain_row):
         audit_event_record(
             actor=user,
             event_type=AuditEvent.Type.ACCESS_DENIED,
@@ -114,17 +111,23 @@ def inquiry_submit(
             jurisdiction=jurisdiction,
             details={"question_chars": len(question)},
         )
-    # After the commit: a worker must never receive an id it cannot read yet.
-    try:
-        _enqueue(inquiry.id)
-    except Exception as exc:
-        logger.error("queueing inquiry %s failed: %s", inquiry.id, safe_traceback(exc))
-        inquiry_fail(
-            inquiry_id=inquiry.id, attempt=None, reason=Reason.QUEUE_UNAVAILABLE, step="queue"
-        )
-        inquiry.refresh_from_db()
-        raise QueueUnavailable(inquiry) from None
+    # After the commit: a worker must never receive an id it cannot read yet. Outside an outer
+    # transaction this runs at once, so a broker outage is reported to this caller.
+    transaction.on_commit(lambda: _publish(inquiry.id))
+    inquiry.refresh_from_db(fields=["status", "failure_reason"])
+    if inquiry.failure_reason == Reason.QUEUE_UNAVAILABLE:
+        raise QueueUnavailable(inquiry)
     return inquiry
+
+
+def _publish(inquiry_id: uuid.UUID) -> None:
+    try:
+        _enqueue(inquiry_id)
+    except Exception as exc:
+        logger.error("queueing inquiry %s failed: %s", inquiry_id, safe_traceback(exc))
+        inquiry_fail(
+            inquiry_id=inquiry_id, attempt=None, reason=Reason.QUEUE_UNAVAILABLE, step="queue"
+        )
 
 
 def _enqueue(inquiry_id: uuid.UUID, *, countdown: float | None = None) -> None:

@@ -7,8 +7,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from assistant.selectors import domain_list
 from compliance.jurisdictions import JURISDICTIONS
-from domains.selectors import domain_list
 
 
 @login_required

@@ -2,9 +2,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
-
 from domains.models import Domain, Passage
 
 
@@ -16,13 +13,6 @@ class RetrievedPassage:
     title: str
     text: str
     score: float
-
-
-def domain_list(*, user: AbstractBaseUser) -> QuerySet[Domain]:
-    """Active domains the user's roles grant."""
-    roles = set(user.groups.values_list("name", flat=True))
-    allowed = [d.pk for d in Domain.objects.filter(is_active=True) if roles & set(d.roles)]
-    return Domain.objects.filter(pk__in=allowed)
 
 
 def domain_get(*, slug: str) -> Domain | None:

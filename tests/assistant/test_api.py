@@ -34,9 +34,10 @@ def assert_error(response, status, *, field=None, code=None):
 
 @pytest.mark.django_db
 def test_submission_is_accepted_stored_encrypted_audited_and_queued(
-    catalog_domains, clinician, queued_ids
+    catalog_domains, clinician, queued_ids, django_capture_on_commit_callbacks
 ):
-    response = token_client(clinician).post(CREATE, body(), format="json")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = token_client(clinician).post(CREATE, body(), format="json")
     assert response.status_code == 202
     data = response.json()
     inquiry = Inquiry.objects.get(pk=data["id"])
@@ -143,7 +144,8 @@ def test_role_without_the_domain_is_denied_and_the_denial_is_audited(
     assert not Inquiry.objects.exists()
 
 
-@pytest.mark.django_db
+# Transactional: the publish must really run after the commit, inside the request.
+@pytest.mark.django_db(transaction=True)
 def test_queue_outage_fails_the_inquiry_with_503(catalog_domains, clinician, monkeypatch):
     from kombu.exceptions import OperationalError
 
