@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 import dj_database_url
@@ -86,7 +87,7 @@ INDEX_DIR = Path(env_str("ASSISTANT_INDEX_DIR", str(VAR_DIR / "indexes")))
 SECRETS_DIR = VAR_DIR / "secrets"
 
 
-def embedded_secret(name: str, make: callable) -> str:
+def embedded_secret(name: str, make: Callable[[], str]) -> str:
     """Generate a secret once into var/secrets so restarts keep using it (embedded mode only)."""
     path = SECRETS_DIR / name
     if path.exists():

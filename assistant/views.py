@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -26,7 +24,6 @@ def ask(request: HttpRequest) -> HttpResponse:
         "portal/ask.html",
         {
             "domains": domains,
-            "domains_json": json.dumps(domains),
             "max_chars": settings.INQUIRY_MAX_QUESTION_CHARS,
         },
     )

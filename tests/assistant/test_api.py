@@ -213,3 +213,5 @@ def test_portal_requires_login_and_offers_the_roles_domains(catalog_domains, law
     page = client.get("/").content.decode()
     assert 'value="legal"' in page
     assert 'value="healthcare"' not in page
+    # The page script reads the domains as a JSON list, not as a JSON-encoded string.
+    assert '<script id="domains-data" type="application/json">[{"slug": "legal"' in page
