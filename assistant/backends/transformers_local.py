@@ -11,6 +11,7 @@ import hashlib
 import importlib.util
 import json
 import logging
+import shutil
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -115,8 +116,6 @@ def prepare(name: str, *, report: Callable[[str], None] = logger.info) -> Path:
         )
     )
     if target.exists():
-        import shutil
-
         shutil.rmtree(target)
     staging.rename(target)
     return target
