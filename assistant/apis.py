@@ -13,9 +13,15 @@ from rest_framework.views import APIView
 
 from assistant.exceptions import error_body
 from assistant.models import Inquiry
-from assistant.selectors import domain_list, inquiry_content, inquiry_wait
-from assistant.services import QueueUnavailable, inquiry_submit
-from compliance.jurisdictions import JURISDICTIONS
+from assistant.selectors import (
+    domain_jurisdictions,
+    domain_list,
+    inquiry_content,
+    inquiry_wait,
+    policy_explain,
+)
+from assistant.services import PolicyRefused, QueueUnavailable, inquiry_submit
+from compliance.policy import policies
 
 
 def inquiry_url(request: Request, inquiry: Inquiry) -> str:
@@ -40,6 +46,11 @@ class InquiryCreateApi(APIView):
         serializer.is_valid(raise_exception=True)
         try:
             inquiry = inquiry_submit(user=request.user, **serializer.validated_data)
+        except PolicyRefused as exc:
+            body = error_body(403, "policy_refused", exc.message)
+            body["error"]["reason"] = exc.reason
+            body["error"]["policy"] = {"id": exc.policy.jurisdiction, "version": exc.policy.version}
+            return Response(body, status=status.HTTP_403_FORBIDDEN)
         except QueueUnavailable as exc:
             body = error_body(
                 503,
@@ -60,6 +71,7 @@ class InquiryDetailApi(APIView):
         wait = serializers.IntegerField(
             required=False, default=0, min_value=0, max_value=settings.INQUIRY_MAX_WAIT_SECONDS
         )
+        restore = serializers.BooleanField(required=False, default=False)
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.UUIDField()
@@ -69,10 +81,13 @@ class InquiryDetailApi(APIView):
         jurisdiction = serializers.CharField()
         redacted_question = serializers.CharField()
         answer = serializers.CharField()
+        pii_restored = serializers.BooleanField()
         citations = serializers.ListField(child=serializers.DictField())
         grounding = serializers.CharField()
         unverified_references = serializers.ListField(child=serializers.CharField())
-        disclaimer = serializers.CharField(source="domain.disclaimer")
+        disclaimer = serializers.DictField(allow_null=True)
+        refusal = serializers.DictField(allow_null=True)
+        policy = serializers.DictField()
         redactions = serializers.DictField()
         model = serializers.DictField()
         failure = serializers.DictField(allow_null=True)
@@ -81,6 +96,8 @@ class InquiryDetailApi(APIView):
         created_at = serializers.DateTimeField()
         started_at = serializers.DateTimeField(allow_null=True)
         finished_at = serializers.DateTimeField(allow_null=True)
+        retain_until = serializers.DateTimeField(allow_null=True)
+        content_purged_at = serializers.DateTimeField(allow_null=True)
 
     def get(self, request: Request, inquiry_id) -> Response:
         query = self.QuerySerializer(data=request.query_params)
@@ -90,24 +107,37 @@ class InquiryDetailApi(APIView):
         )
         if inquiry is None:
             raise NotFound("No inquiry with this id belongs to you.")
-        content = inquiry_content(inquiry)
+        content = inquiry_content(
+            inquiry, viewer=request.user, restore=query.validated_data["restore"]
+        )
+        decision = inquiry.policy_decision
         failure = (
             {"reason": inquiry.failure_reason, "message": inquiry.get_failure_reason_display()}
             if inquiry.status == Inquiry.Status.FAILED
             else None
         )
+        refusal = decision.get("refusal") if inquiry.status == Inquiry.Status.REFUSED else None
         data = self.OutputSerializer(
             {
+                **content,
                 "id": inquiry.id,
                 "url": inquiry_url(request, inquiry),
                 "status": inquiry.status,
                 "domain": inquiry.domain,
                 "jurisdiction": inquiry.jurisdiction,
-                "redacted_question": content["redacted_question"],
-                "answer": content["answer"],
                 "citations": inquiry.citations,
                 "grounding": inquiry.grounding,
                 "unverified_references": inquiry.unverified_references,
+                "disclaimer": decision.get("disclaimer"),
+                "refusal": refusal,
+                "policy": {
+                    "id": inquiry.policy_id,
+                    "version": inquiry.policy_version,
+                    "action": decision.get("action", ""),
+                    "entities": decision.get("entities", []),
+                    "backend": decision.get("backend"),
+                    "rules": decision.get("rules", []),
+                },
                 "redactions": {
                     "question": inquiry.question_entities,
                     "answer": inquiry.answer_entities,
@@ -119,6 +149,8 @@ class InquiryDetailApi(APIView):
                 "created_at": inquiry.created_at,
                 "started_at": inquiry.started_at,
                 "finished_at": inquiry.finished_at,
+                "retain_until": inquiry.retain_until,
+                "content_purged_at": inquiry.content_purged_at,
             }
         ).data
         return Response(data)
@@ -130,14 +162,52 @@ class DomainListApi(APIView):
         name = serializers.CharField()
         description = serializers.CharField()
         jurisdictions = serializers.SerializerMethodField()
-        disclaimer = serializers.CharField()
 
         def get_jurisdictions(self, domain) -> list[dict[str, str]]:
-            return [{"code": code, "name": JURISDICTIONS[code]} for code in domain.jurisdictions]
+            return domain_jurisdictions(domain)
 
     def get(self, request: Request) -> Response:
         return Response(
             {"results": self.OutputSerializer(domain_list(user=request.user), many=True).data}
+        )
+
+
+class PolicyListApi(APIView):
+    def get(self, request: Request) -> Response:
+        return Response(
+            {
+                "results": [
+                    {
+                        "id": policy.jurisdiction,
+                        "name": policy.name,
+                        "version": policy.version,
+                        "extends": list(policy.chain[1:]),
+                        "offered_domains": list(policy.offered_domains),
+                    }
+                    for policy in policies().policies.values()
+                ]
+            }
+        )
+
+
+class PolicyExplainApi(APIView):
+    """The effective policy after inheritance for a domain (and a role): what will happen to a
+    request before any data is sent."""
+
+    class QuerySerializer(serializers.Serializer):
+        domain = serializers.CharField(max_length=64)
+        role = serializers.CharField(max_length=64, required=False)
+
+    def get(self, request: Request, jurisdiction: str) -> Response:
+        query = self.QuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response(
+            policy_explain(
+                jurisdiction=jurisdiction,
+                domain_slug=query.validated_data["domain"],
+                role=query.validated_data.get("role"),
+                user=request.user,
+            )
         )
 
 

@@ -16,11 +16,16 @@ class Inquiry(models.Model):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         ANSWERED = "answered", "Answered"
+        REFUSED = "refused", "Refused by policy"
         FAILED = "failed", "Failed"
 
     class FailureReason(models.TextChoices):
         QUEUE_UNAVAILABLE = "queue_unavailable", "The work queue could not be reached."
         CONTENT_UNREADABLE = "content_unreadable", "The stored question could not be decrypted."
+        POLICY_UNAVAILABLE = (
+            "policy_unavailable",
+            "The jurisdiction's policy could not be evaluated, so the question was not processed.",
+        )
         PII_DETECTION_FAILED = (
             "pii_detection_failed",
             "Personal data detection failed; the question was not processed.",
@@ -68,6 +73,16 @@ class Inquiry(models.Model):
     model_version = models.CharField(max_length=100, blank=True)
     timings = models.JSONField(default=dict, blank=True)
 
+    # The policy that decided this inquiry: its jurisdiction, the content hash of its version,
+    # and every rule that fired and why (see compliance.decisions).
+    policy_id = models.CharField(max_length=16, blank=True)
+    policy_version = models.CharField(max_length=64, blank=True)
+    policy_decision = models.JSONField(default=dict, blank=True)
+    refusal_category = models.CharField(max_length=64, blank=True)
+    # Content (question, answer, vault) is removed after this time; the audit trail stays.
+    retain_until = models.DateTimeField(null=True, blank=True, db_index=True)
+    content_purged_at = models.DateTimeField(null=True, blank=True)
+
     failure_reason = models.CharField(max_length=32, choices=FailureReason.choices, blank=True)
     failure_detail = models.CharField(max_length=300, blank=True)
 
@@ -87,4 +102,4 @@ class Inquiry(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in {self.Status.ANSWERED, self.Status.FAILED}
+        return self.status in {self.Status.ANSWERED, self.Status.REFUSED, self.Status.FAILED}

@@ -1,13 +1,22 @@
 from __future__ import annotations
 
+import json
 import time
 import uuid
+from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.http import Http404
 
 from assistant.models import Inquiry
 from assistant.roles import roles_of
+from compliance import pseudonyms
 from compliance.crypto import decrypt_text
+from compliance.decisions import decide_route, policy_summary
+from compliance.entities import ENTITY_TYPES
+from compliance.policy import policies
 from domains.models import Domain
 
 
@@ -35,11 +44,102 @@ def inquiry_wait(
         time.sleep(0.5)
 
 
-def inquiry_content(inquiry: Inquiry) -> dict[str, str]:
-    """The redacted question and the screened answer, decrypted for display to the requester."""
+def inquiry_content(
+    inquiry: Inquiry, *, viewer: AbstractBaseUser, restore: bool = False
+) -> dict[str, Any]:
+    """The redacted question and the delivered answer, decrypted for display.
+
+    With ``restore``, the requester's own values replace their placeholders, but only for the
+    requester and only where the deciding policy allowed it; anyone else always sees
+    placeholders, and values a model produced were never kept.
+    """
+    question = inquiry.redacted_question_ciphertext
+    answer = inquiry.answer_ciphertext
+    content = {
+        "redacted_question": decrypt_text(question) if question else "",
+        "answer": decrypt_text(answer) if answer else "",
+        "pii_restored": False,
+    }
+    allowed = inquiry.policy_decision.get("requester_may_see_restored_pii", False)
+    if restore and allowed and viewer.pk == inquiry.user_id and inquiry.vault_ciphertext:
+        vault = pseudonyms.PseudonymVault.from_json(
+            json.loads(decrypt_text(inquiry.vault_ciphertext))
+        )
+        content["redacted_question"] = pseudonyms.restore(content["redacted_question"], vault)
+        content["answer"] = pseudonyms.restore(content["answer"], vault)
+        content["pii_restored"] = True
+    return content
+
+
+def domain_jurisdictions(domain: Domain) -> list[dict[str, str]]:
+    """Jurisdictions the domain serves and whose policy offers it."""
+    offered = []
+    for code in domain.jurisdictions:
+        policy = policies().get(code)
+        if policy is not None and policy.offers(domain.slug):
+            offered.append({"code": code, "name": policy.name})
+    return offered
+
+
+def policy_explain(
+    *, jurisdiction: str, domain_slug: str, role: str | None, user: AbstractBaseUser
+) -> dict[str, Any]:
+    """The effective policy after inheritance for one domain and role."""
+    policy = policies().get(jurisdiction)
+    if policy is None:
+        raise Http404(f"No policy for jurisdiction {jurisdiction!r}.")
+    domain = Domain.objects.filter(slug=domain_slug, is_active=True).first()
+    if domain is None:
+        raise ValidationError({"domain": [f"Unknown domain {domain_slug!r}."]})
+    roles = {role} if role else roles_of(user)
+    route = decide_route(
+        policy,
+        domain=domain.slug,
+        backends=domain.model_backends,
+        local_region=settings.LOCAL_MODEL_REGION,
+    )
+    summary = policy_summary(policy, domain.slug)
+    categories = policies().categories
+    role_grants = bool(roles & set(domain.roles))
+    serves = jurisdiction in domain.jurisdictions
     return {
-        "redacted_question": decrypt_text(inquiry.redacted_question_ciphertext)
-        if inquiry.redacted_question_ciphertext
-        else "",
-        "answer": decrypt_text(inquiry.answer_ciphertext) if inquiry.answer_ciphertext else "",
+        "policy": {
+            "id": policy.jurisdiction,
+            "name": policy.name,
+            "description": policy.description,
+            "version": policy.version,
+            "inherits_from": [code for code in policy.chain[1:]],
+            "sources": list(policy.sources),
+        },
+        "domain": domain.slug,
+        "role": role,
+        "role_grants_domain": role_grants,
+        "domain_serves_jurisdiction": serves,
+        "route": {
+            "allowed": route.allowed,
+            "reason": route.reason,
+            "message": route.message,
+            "backend": route.backend
+            and {"model": route.backend["model"], "region": route.backend["region"]},
+            "allowed_regions": list(policy.allowed_regions),
+            "rules": route.rules,
+        },
+        "accepted": role_grants and serves and route.allowed,
+        "pii": {
+            "entities": [{"type": t, "description": ENTITY_TYPES[t]} for t in summary["entities"]],
+            "requester_may_see_restored_pii": policy.requester_may_see_restored_pii,
+        },
+        "refusals": [
+            {
+                "category": rule.category,
+                "description": categories[rule.category].description,
+                "action": rule.action,
+                "text": rule.text,
+                "reason": rule.reason,
+            }
+            for rule in policy.refusals_for(domain.slug)
+        ],
+        "disclaimer": summary["disclaimer"],
+        "retention_days": policy.retention_days,
+        "officers_may_reveal_content": policy.officers_may_reveal_content,
     }

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import traceback
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -26,9 +27,12 @@ from assistant.prompting import build_messages, resolve_citations
 from assistant.roles import grants_domain
 from compliance import pii
 from compliance.crypto import DecryptionError, decrypt_text, encrypt_text
-from compliance.jurisdictions import is_known
+from compliance.decisions import RouteDecision, decide_content, decide_route, policy_summary
 from compliance.models import AuditEvent
+from compliance.policy import Policy, policies
+from compliance.refusals import RefusalClassifier
 from compliance.services import audit_event_record
+from domains.embeddings import DEFAULT_EMBEDDING_MODEL, embed
 from domains.models import Domain
 from domains.selectors import domain_get, passages_retrieve
 
@@ -54,6 +58,25 @@ def safe_traceback(exc: BaseException) -> str:
     return f"{type(exc).__name__} at {where}"
 
 
+class PolicyRefused(Exception):
+    """The jurisdiction's policy does not allow this request; nothing was stored."""
+
+    def __init__(self, *, policy: Policy, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.policy = policy
+        self.reason = reason
+        self.message = message
+
+
+def _route(policy: Policy, domain: Domain) -> RouteDecision:
+    return decide_route(
+        policy,
+        domain=domain.slug,
+        backends=domain.model_backends,
+        local_region=settings.LOCAL_MODEL_REGION,
+    )
+
+
 @sensitive_variables("question")
 def inquiry_submit(
     *, user: AbstractBaseUser, domain: str, jurisdiction: str, question: str
@@ -61,13 +84,16 @@ def inquiry_submit(
     """Validate, store the question encrypted, record the audit event and queue the work.
 
     Raises ``ValidationError`` naming the field for an unknown domain or jurisdiction,
-    ``PermissionDenied`` (audited) when the user's role does not grant the domain, and
-    ``QueueUnavailable`` when the queue cannot be reached.
+    ``PermissionDenied`` (audited) when the user's role does not grant the domain,
+    ``PolicyRefused`` (audited) when the jurisdiction's policy does not offer the domain or no
+    model backend runs in an allowed region, and ``QueueUnavailable`` when the queue cannot be
+    reached.
     """
     domain_row = domain_get(slug=domain)
     if domain_row is None:
         raise ValidationError({"domain": [f"Unknown domain {domain!r}."]}, code="unknown_domain")
-    if not is_known(jurisdiction):
+    policy = policies().get(jurisdiction)
+    if policy is None:
         raise ValidationError(
             {"jurisdiction": [f"Unknown jurisdiction {jurisdiction!r}."]},
             code="unknown_jurisdiction",
@@ -94,6 +120,22 @@ def inquiry_submit(
         raise PermissionDenied(
             f"Your role does not grant access to the {domain_row.slug!r} domain."
         )
+    route = _route(policy, domain_row)
+    if not route.allowed:
+        audit_event_record(
+            actor=user,
+            event_type=AuditEvent.Type.POLICY_REFUSED,
+            outcome=AuditEvent.Outcome.DENIED,
+            domain=domain_row.slug,
+            jurisdiction=jurisdiction,
+            details={
+                "policy_id": policy.jurisdiction,
+                "policy_version": policy.version,
+                "reason": route.reason,
+                "rules": route.rules,
+            },
+        )
+        raise PolicyRefused(policy=policy, reason=route.reason, message=route.message)
 
     with transaction.atomic():
         inquiry = Inquiry.objects.create(
@@ -101,7 +143,12 @@ def inquiry_submit(
             domain=domain_row,
             jurisdiction=jurisdiction,
             question_ciphertext=encrypt_text(question),
+            policy_id=policy.jurisdiction,
+            policy_version=policy.version,
         )
+        # Set now, so even a question that never gets processed is removed on time.
+        inquiry.retain_until = inquiry.created_at + timedelta(days=policy.retention_days)
+        inquiry.save(update_fields=["retain_until"])
         audit_event_record(
             actor=user,
             event_type=AuditEvent.Type.INQUIRY_RECEIVED,
@@ -109,7 +156,11 @@ def inquiry_submit(
             inquiry_id=inquiry.id,
             domain=domain_row.slug,
             jurisdiction=jurisdiction,
-            details={"question_chars": len(question)},
+            details={
+                "question_chars": len(question),
+                "policy_id": policy.jurisdiction,
+                "policy_version": policy.version,
+            },
         )
     # After the commit: a worker must never receive an id it cannot read yet. Outside an outer
     # transaction this runs at once, so a broker outage is reported to this caller.
@@ -281,9 +332,35 @@ def _ms(start: float) -> int:
     return round((time.perf_counter() - start) * 1000)
 
 
+_classifier_lock = threading.Lock()
+_classifiers: dict[int, RefusalClassifier] = {}
+
+
+def refusal_classifier() -> RefusalClassifier:
+    """One classifier per process and policy set; it trains on first use (under a second)."""
+    categories = policies().categories
+    with _classifier_lock:
+        if id(categories) not in _classifiers:
+            _classifiers[id(categories)] = RefusalClassifier(
+                categories, lambda texts: embed(texts, model=DEFAULT_EMBEDDING_MODEL)
+            )
+        return _classifiers[id(categories)]
+
+
+class _Fail(Exception):
+    """Ends the inquiry in ``failed`` with a reason (raised inside ``inquiry_run``)."""
+
+    def __init__(self, reason: Inquiry.FailureReason, detail: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
+
+
 @sensitive_variables("question", "screening", "generation", "screened_answer", "vault")
 def inquiry_run(*, inquiry_id: uuid.UUID) -> None:
-    """Run one inquiry through the pipeline: screen input, retrieve, generate, screen output.
+    """Run one inquiry through the pipeline, driven by its jurisdiction's policy:
+    route (domain offered, model backend in an allowed region), screen input (the policy's
+    entity set), classify (the policy's refusal rules), retrieve, generate, screen output.
 
     Idempotent: a second call for the same inquiry (a redelivered task) does nothing once the
     first has claimed it. Every step commits its result with its audit event; no transaction
@@ -293,35 +370,45 @@ def inquiry_run(*, inquiry_id: uuid.UUID) -> None:
     inquiry = inquiry_claim(inquiry_id=inquiry_id)
     if inquiry is None:
         return
-    step = "screen_input"
+    step = "policy"
     timings: dict[str, int] = {
         "queued_ms": round((inquiry.started_at - inquiry.created_at).total_seconds() * 1000)
     }
+    domain: Domain = inquiry.domain
     try:
-        # 1. Screen input. Nothing below sees the question as asked.
+        # 1. The policy: evaluated again here, so a policy changed since submission applies.
+        try:
+            policy = policies().get(inquiry.jurisdiction)
+            route = _route(policy, domain) if policy else None
+        except Exception as exc:
+            raise _Fail(Reason.POLICY_UNAVAILABLE, type(exc).__name__) from exc
+        if policy is None:
+            raise _Fail(Reason.POLICY_UNAVAILABLE, f"no policy for {inquiry.jurisdiction}")
+        summary = policy_summary(policy, domain.slug)
+        if not route.allowed:
+            _refuse(
+                inquiry,
+                policy,
+                summary,
+                route.rules,
+                reason=route.reason,
+                text=route.message,
+                timings=timings,
+            )
+            return
+
+        # 2. Screen input with the policy's entity set. Nothing below sees the question as asked.
+        step = "screen_input"
         try:
             question = decrypt_text(inquiry.question_ciphertext)
-        except DecryptionError:
-            inquiry_fail(
-                inquiry_id=inquiry.id,
-                attempt=inquiry.attempts,
-                reason=Reason.CONTENT_UNREADABLE,
-                step=step,
-            )
-            return
+        except DecryptionError as exc:
+            raise _Fail(Reason.CONTENT_UNREADABLE) from exc
         started = time.perf_counter()
+        vault = pii.PseudonymVault()
         try:
-            vault = pii.PseudonymVault()
-            screening = pii.screen_input(question, vault)
+            screening = pii.screen_input(question, vault, entities=summary["entities"])
         except pii.PiiDetectionError as exc:
-            inquiry_fail(
-                inquiry_id=inquiry.id,
-                attempt=inquiry.attempts,
-                reason=Reason.PII_DETECTION_FAILED,
-                step=step,
-                detail=str(exc),
-            )
-            return
+            raise _Fail(Reason.PII_DETECTION_FAILED, str(exc)) from exc
         timings["screen_input_ms"] = _ms(started)
         _step(
             inquiry,
@@ -329,6 +416,8 @@ def inquiry_run(*, inquiry_id: uuid.UUID) -> None:
             {
                 "entities": screening.counts,
                 "entity_total": len(screening.entities),
+                "entity_set": summary["entities"],
+                "policy_version": policy.version,
                 "ms": timings["screen_input_ms"],
             },
             redacted_question_ciphertext=encrypt_text(screening.text),
@@ -336,13 +425,63 @@ def inquiry_run(*, inquiry_id: uuid.UUID) -> None:
             question_entities=screening.counts,
         )
 
-        # 2. Retrieve passages for the redacted question.
-        step = "retrieve"
-        domain: Domain = inquiry.domain
+        # 3. Classify the redacted question against the policy's refusal rules.
+        step = "policy"
         started = time.perf_counter()
-        passages = passages_retrieve(
-            domain=domain, jurisdiction=inquiry.jurisdiction, query=screening.text
+        try:
+            categories = [rule.category for rule in policy.refusals_for(domain.slug)]
+            classifications = refusal_classifier().classify(screening.text, categories)
+            content = decide_content(policy, domain=domain.slug, classifications=classifications)
+        except Exception as exc:
+            raise _Fail(Reason.POLICY_UNAVAILABLE, type(exc).__name__) from exc
+        timings["policy_ms"] = _ms(started)
+        decision = {
+            **summary,
+            "action": content.action,
+            "backend": {"model": route.backend["model"], "region": route.backend["region"]},
+            "rules": [*route.rules, *content.rules],
+            "refusal": (
+                {
+                    "category": content.rule.category,
+                    "text": content.rule.text,
+                    "reason": content.rule.reason,
+                }
+                if content.rule
+                else None
+            ),
+        }
+        _step(
+            inquiry,
+            AuditEvent.Type.INQUIRY_POLICY_DECIDED,
+            {
+                "policy_id": policy.jurisdiction,
+                "policy_version": policy.version,
+                "action": content.action,
+                "rules": decision["rules"],
+                "ms": timings["policy_ms"],
+            },
+            policy_id=policy.jurisdiction,
+            policy_version=policy.version,
+            policy_decision=decision,
+            refusal_category=content.rule.category if content.rule else "",
+            retain_until=inquiry.created_at + timedelta(days=policy.retention_days),
         )
+        if content.action == "refuse":
+            _finish(
+                inquiry, status=Inquiry.Status.REFUSED, answer=content.rule.text, timings=timings
+            )
+            return
+
+        # 4. Retrieve passages for the redacted question.
+        step = "retrieve"
+        started = time.perf_counter()
+        try:
+            passages = passages_retrieve(
+                domain=domain, jurisdiction=inquiry.jurisdiction, query=screening.text
+            )
+        except Exception as exc:
+            logger.error("inquiry %s: retrieval failed: %s", inquiry.id, safe_traceback(exc))
+            raise _Fail(Reason.RETRIEVAL_FAILED) from exc
         timings["retrieve_ms"] = _ms(started)
         _step(
             inquiry,
@@ -354,33 +493,37 @@ def inquiry_run(*, inquiry_id: uuid.UUID) -> None:
                 "ms": timings["retrieve_ms"],
             },
         )
+        notice = content.rule.text if content.action == "general_only" else ""
         if not passages:
             _finish(
                 inquiry,
-                answer=(
+                answer=_compose(
+                    notice,
                     "The available sources for this domain and jurisdiction do not cover this "
-                    "question, so no answer was generated."
+                    "question, so no answer was generated.",
+                    summary["disclaimer"],
                 ),
-                citations=[],
                 grounding=Inquiry.Grounding.NO_PASSAGES,
-                answer_entities={},
                 timings=timings,
             )
             return
 
-        # 3. Generate from the redacted question and the passages.
+        # 5. Generate from the redacted question and the passages.
         step = "generate"
-        profile = domain.model_profile
+        profile = route.backend
         started = time.perf_counter()
         backend = backend_for(profile)
+        system_prompt = domain.system_prompt
+        if content.action == "general_only":
+            system_prompt += f"\n\n{GENERAL_ONLY_INSTRUCTION}"
         messages, included = build_messages(
-            system_prompt=domain.system_prompt,
+            system_prompt=system_prompt,
             question=screening.text,
             passages=passages,
             count_tokens=backend.count_tokens,
-            max_input_tokens=profile.get("max_input_tokens", 1536),
+            max_input_tokens=profile["max_input_tokens"],
         )
-        generation = backend.generate(messages, max_new_tokens=profile.get("max_new_tokens", 200))
+        generation = backend.generate(messages, max_new_tokens=profile["max_new_tokens"])
         timings["generate_ms"] = _ms(started)
         _step(
             inquiry,
@@ -388,6 +531,7 @@ def inquiry_run(*, inquiry_id: uuid.UUID) -> None:
             {
                 "model_id": generation.model_id,
                 "model_version": generation.model_version,
+                "region": profile["region"],
                 "prompt_tokens": generation.prompt_tokens,
                 "completion_tokens": generation.completion_tokens,
                 "passages_in_prompt": len(included),
@@ -397,25 +541,18 @@ def inquiry_run(*, inquiry_id: uuid.UUID) -> None:
             model_version=generation.model_version,
         )
 
-        # 4. Screen the output and check its citations before anything is stored.
+        # 6. Screen the output and check its citations before anything is stored.
         step = "screen_output"
         started = time.perf_counter()
         try:
-            screened_answer = pii.screen_output(generation.text)
+            screened_answer = pii.screen_output(generation.text, entities=summary["entities"])
         except pii.PiiDetectionError as exc:
-            inquiry_fail(
-                inquiry_id=inquiry.id,
-                attempt=inquiry.attempts,
-                reason=Reason.OUTPUT_SCREENING_FAILED,
-                step=step,
-                detail=str(exc),
-            )
-            return
+            raise _Fail(Reason.OUTPUT_SCREENING_FAILED, str(exc)) from exc
         cited = resolve_citations(screened_answer.text, included)
         timings["screen_output_ms"] = _ms(started)
         _finish(
             inquiry,
-            answer=cited.text,
+            answer=_compose(notice, cited.text, summary["disclaimer"]),
             citations=[c.as_json() for c in cited.citations],
             grounding=cited.grounding,
             answer_entities=screened_answer.counts,
@@ -435,6 +572,14 @@ def inquiry_run(*, inquiry_id: uuid.UUID) -> None:
         logger.warning(
             "inquiry %s: claim lost at step %s; another worker continues", inquiry.id, step
         )
+    except _Fail as failure:
+        inquiry_fail(
+            inquiry_id=inquiry.id,
+            attempt=inquiry.attempts,
+            reason=failure.reason,
+            step=step,
+            detail=failure.detail,
+        )
     except BackendError as exc:
         if exc.permanent or inquiry.attempts >= settings.INQUIRY_MAX_ATTEMPTS:
             inquiry_fail(
@@ -449,33 +594,83 @@ def inquiry_run(*, inquiry_id: uuid.UUID) -> None:
         raise TransientError(f"inquiry {inquiry.id}: {exc}") from None
     except Exception as exc:
         logger.error("inquiry %s failed at step %s: %s", inquiry.id, step, safe_traceback(exc))
-        reason = Reason.RETRIEVAL_FAILED if step == "retrieve" else Reason.INTERNAL_ERROR
-        inquiry_fail(inquiry_id=inquiry.id, attempt=inquiry.attempts, reason=reason, step=step)
+        inquiry_fail(
+            inquiry_id=inquiry.id, attempt=inquiry.attempts, reason=Reason.INTERNAL_ERROR, step=step
+        )
+
+
+GENERAL_ONLY_INSTRUCTION = (
+    "The question concerns a particular person's situation. Explain only what the rules say in "
+    "general. Do not say what this person should do."
+)
+
+
+def _compose(notice: str, body: str, disclaimer: dict[str, str] | None) -> str:
+    """The delivered answer: a policy notice if any, the body, then the policy's disclaimer."""
+    parts = [notice, body]
+    if disclaimer:
+        parts.append(f"Disclaimer ({disclaimer['version']}): {disclaimer['text']}")
+    return "\n\n".join(part for part in parts if part)
+
+
+def _refuse(
+    inquiry: Inquiry,
+    policy: Policy,
+    summary: dict[str, Any],
+    rules: list[dict[str, Any]],
+    *,
+    reason: str,
+    text: str,
+    timings: dict[str, int],
+) -> None:
+    """End the inquiry refused because routing is no longer allowed (the policy changed)."""
+    _step(
+        inquiry,
+        AuditEvent.Type.INQUIRY_POLICY_DECIDED,
+        {
+            "policy_id": policy.jurisdiction,
+            "policy_version": policy.version,
+            "action": "refuse",
+            "rules": rules,
+        },
+        policy_id=policy.jurisdiction,
+        policy_version=policy.version,
+        policy_decision={
+            **summary,
+            "action": "refuse",
+            "rules": rules,
+            "refusal": {"category": reason, "text": text, "reason": text},
+        },
+        refusal_category=reason,
+    )
+    _finish(inquiry, status=Inquiry.Status.REFUSED, answer=text, timings=timings)
 
 
 def _finish(
     inquiry: Inquiry,
     *,
     answer: str,
-    citations: list[dict[str, Any]],
-    grounding: str,
-    answer_entities: dict[str, int],
     timings: dict[str, int],
+    status: Inquiry.Status = Inquiry.Status.ANSWERED,
+    citations: list[dict[str, Any]] | None = None,
+    grounding: str = "",
+    answer_entities: dict[str, int] | None = None,
     unverified_references: list[str] | None = None,
     screening_details: dict[str, Any] | None = None,
 ) -> None:
     finished = timezone.now()
     timings["total_ms"] = round((finished - inquiry.created_at).total_seconds() * 1000)
+    citations = citations or []
     with transaction.atomic():
         if not _save_step(
             inquiry,
             answer_ciphertext=encrypt_text(answer),
             citations=citations,
             grounding=grounding,
-            answer_entities=answer_entities,
+            answer_entities=answer_entities or {},
             unverified_references=unverified_references or [],
             timings=timings,
-            status=Inquiry.Status.ANSWERED,
+            status=status,
             finished_at=finished,
             lease_expires_at=None,
         ):
@@ -487,14 +682,67 @@ def _finish(
                 AuditEvent.Outcome.SUCCESS,
                 **screening_details,
             )
-        _audit(
-            inquiry,
-            AuditEvent.Type.INQUIRY_ANSWERED,
-            AuditEvent.Outcome.SUCCESS,
-            grounding=grounding,
-            citations=[c["passage_id"] for c in citations],
-            timings=timings,
-        )
+        if status == Inquiry.Status.REFUSED:
+            _audit(
+                inquiry,
+                AuditEvent.Type.INQUIRY_REFUSED,
+                AuditEvent.Outcome.DENIED,
+                category=inquiry.refusal_category,
+                policy_id=inquiry.policy_id,
+                policy_version=inquiry.policy_version,
+                timings=timings,
+            )
+        else:
+            _audit(
+                inquiry,
+                AuditEvent.Type.INQUIRY_ANSWERED,
+                AuditEvent.Outcome.SUCCESS,
+                grounding=grounding,
+                citations=[c["passage_id"] for c in citations],
+                timings=timings,
+            )
+
+
+def inquiries_purge_expired(*, now: datetime | None = None) -> int:
+    """Remove the content of inquiries past their jurisdiction's retention period: the question,
+    its redacted form, the answer and the pseudonym vault. Metadata and the audit trail stay."""
+    now = now or timezone.now()
+    purged = 0
+    expired = Inquiry.objects.filter(retain_until__lte=now, content_purged_at__isnull=True).exclude(
+        status=Inquiry.Status.RUNNING
+    )
+    for inquiry_id in expired.values_list("id", flat=True):
+        with transaction.atomic():
+            inquiry = (
+                Inquiry.objects.select_for_update()
+                .select_related("domain")
+                .filter(pk=inquiry_id, content_purged_at__isnull=True)
+                .exclude(status=Inquiry.Status.RUNNING)
+                .first()
+            )
+            if inquiry is None:
+                continue
+            inquiry.question_ciphertext = ""
+            inquiry.redacted_question_ciphertext = ""
+            inquiry.answer_ciphertext = ""
+            inquiry.vault_ciphertext = ""
+            inquiry.content_purged_at = now
+            if not inquiry.is_finished:
+                # A question that was never processed is not processed after its content is gone.
+                inquiry.status = Inquiry.Status.FAILED
+                inquiry.failure_reason = Reason.CONTENT_UNREADABLE
+                inquiry.finished_at = now
+            inquiry.save()
+            _audit(
+                inquiry,
+                AuditEvent.Type.INQUIRY_CONTENT_PURGED,
+                AuditEvent.Outcome.SUCCESS,
+                policy_id=inquiry.policy_id,
+                policy_version=inquiry.policy_version,
+                retain_until=inquiry.retain_until.isoformat(),
+            )
+            purged += 1
+    return purged
 
 
 def inquiries_requeue_stale(*, queued_for_seconds: int = 300) -> int:
@@ -519,6 +767,7 @@ def models_warm() -> None:
 
     started = time.perf_counter()
     pii.analyzer()
+    refusal_classifier().warm()
     try:
         domains = list(Domain.objects.filter(is_active=True))
     except Exception as exc:  # an unmigrated database: the worker still starts
@@ -527,7 +776,8 @@ def models_warm() -> None:
     for domain in domains:
         embedder(domain.embedding_model)
         try:
-            backend_for(domain.model_profile)
+            for profile in domain.model_backends:
+                backend_for(profile)
         except BackendError as exc:
             logger.warning("domain %s: model not loaded: %s", domain.slug, exc)
     logger.info("models warm in %.1f s", time.perf_counter() - started)

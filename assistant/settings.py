@@ -308,8 +308,26 @@ CELERY_BEAT_SCHEDULE = {
         "task": "assistant.tasks.inquiries_requeue_stale",
         "schedule": 60.0,
     },
+    # Removes inquiry content past its jurisdiction's retention period.
+    "purge-expired-content": {
+        "task": "assistant.tasks.inquiries_purge_expired",
+        "schedule": 900.0,
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# Jurisdiction policies and refusal categories (see README "Policies"). Loaded and validated at
+# start-up; an invalid file stops every process from starting.
+POLICY_DIR = Path(env_str("ASSISTANT_POLICY_DIR", str(BASE_DIR / "compliance" / "policies")))
+REFUSAL_CATEGORIES_FILE = Path(
+    env_str(
+        "ASSISTANT_REFUSAL_CATEGORIES", str(BASE_DIR / "compliance" / "refusal_categories.yaml")
+    )
+)
+# Where the in-process model backend runs, for data residency: policies list the regions their
+# data may be processed in. "on-premises" means the deployer's own machines, which every shipped
+# policy allows; a worker in a cloud region should say which (e.g. US, EU).
+LOCAL_MODEL_REGION = env_str("ASSISTANT_LOCAL_MODEL_REGION", "on-premises")
 
 # Models (see README "Models"): the embedded defaults are the offline PyPI packages.
 ASSISTANT_WARM_MODELS = env_bool("ASSISTANT_WARM_MODELS", True)

@@ -19,3 +19,10 @@ def inquiries_requeue_stale() -> int:
     from assistant.services import inquiries_requeue_stale
 
     return inquiries_requeue_stale()
+
+
+@shared_task(ignore_result=True)
+def inquiries_purge_expired() -> int:
+    from assistant.services import inquiries_purge_expired
+
+    return inquiries_purge_expired()

@@ -5,8 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from assistant.selectors import domain_list
-from compliance.jurisdictions import JURISDICTIONS
+from assistant.selectors import domain_jurisdictions, domain_list
 
 
 @login_required
@@ -15,7 +14,7 @@ def ask(request: HttpRequest) -> HttpResponse:
         {
             "slug": d.slug,
             "name": d.name,
-            "jurisdictions": [{"code": c, "name": JURISDICTIONS[c]} for c in d.jurisdictions],
+            "jurisdictions": domain_jurisdictions(d),
         }
         for d in domain_list(user=request.user)
     ]

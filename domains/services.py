@@ -155,8 +155,7 @@ def domain_sync(
         domain.jurisdictions = definition.jurisdictions
         domain.roles = definition.roles
         domain.system_prompt = definition.system_prompt
-        domain.disclaimer = definition.disclaimer
-        domain.model_profile = definition.model_profile
+        domain.model_backends = definition.models
         domain.retrieval = definition.retrieval
         domain.embedding_model = definition.embedding_model
         domain.definition_sha256 = definition.sha256

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
@@ -9,6 +10,7 @@ from django.urls import reverse
 from assistant.models import Inquiry
 from compliance.crypto import decrypt_text
 from compliance.models import AuditEvent
+from compliance.policy import policies
 from tests.conftest import make_user, token_client
 
 CREATE = "/api/v1/inquiries"
@@ -47,9 +49,17 @@ def test_submission_is_accepted_stored_encrypted_audited_and_queued(
     assert "John Smith" not in inquiry.question_ciphertext
     assert decrypt_text(inquiry.question_ciphertext) == QUESTION
     events = AuditEvent.objects.filter(inquiry_id=inquiry.id)
+    us = policies().get("US")
     assert [(e.event_type, e.outcome, e.actor, e.details) for e in events] == [
-        ("inquiry.received", "success", clinician, {"question_chars": len(QUESTION)})
+        (
+            "inquiry.received",
+            "success",
+            clinician,
+            {"question_chars": len(QUESTION), "policy_id": "US", "policy_version": us.version},
+        )
     ]
+    assert (inquiry.policy_id, inquiry.policy_version) == ("US", us.version)
+    assert inquiry.retain_until - inquiry.created_at == timedelta(days=us.retention_days)
 
 
 @pytest.mark.django_db

@@ -64,7 +64,7 @@ def test_breach_question_is_answered_with_the_60_day_rule_and_pii_redacted(
     inquiry.refresh_from_db()
 
     assert inquiry.status == "answered", inquiry.failure_reason
-    content = inquiry_content(inquiry)
+    content = inquiry_content(inquiry, viewer=clinician)
     assert content["redacted_question"].startswith(
         "My patient <PERSON_1>, MRN <MEDICAL_RECORD_NUMBER_1>, had"
     )
@@ -95,6 +95,7 @@ def test_breach_question_is_answered_with_the_60_day_rule_and_pii_redacted(
     assert events(inquiry) == [
         ("inquiry.received", "success"),
         ("inquiry.screened", "success"),
+        ("inquiry.policy_decided", "success"),
         ("inquiry.retrieved", "success"),
         ("inquiry.generated", "success"),
         ("inquiry.output_screened", "success"),
@@ -123,7 +124,7 @@ def test_running_twice_answers_once_with_one_set_of_audit_events(
 
 
 def test_pii_detection_failure_fails_closed(catalog_domains, clinician, queued_ids, monkeypatch):
-    def broken(text, vault):
+    def broken(text, vault, **kwargs):
         raise pii.PiiDetectionError("PII detection failed (OSError)")
 
     monkeypatch.setattr(pii, "screen_input", broken)
@@ -138,7 +139,7 @@ def test_pii_detection_failure_fails_closed(catalog_domains, clinician, queued_i
 def test_output_screening_failure_withholds_the_answer(
     catalog_domains, clinician, queued_ids, monkeypatch
 ):
-    def broken(text):
+    def broken(text, **kwargs):
         raise pii.PiiDetectionError("PII detection failed (OSError)")
 
     monkeypatch.setattr(pii, "screen_output", broken)
@@ -247,7 +248,7 @@ def test_question_outside_the_corpus_gets_no_generated_answer(
     services.inquiry_run(inquiry_id=inquiry.id)
     inquiry.refresh_from_db()
     assert (inquiry.status, inquiry.grounding, inquiry.citations) == ("answered", "no_passages", [])
-    assert "do not cover this question" in inquiry_content(inquiry)["answer"]
+    assert "do not cover this question" in inquiry_content(inquiry, viewer=clinician)["answer"]
     assert "inquiry.generated" not in [e for e, _ in events(inquiry)]
 
 

@@ -103,3 +103,36 @@ def test_detection_never_reaches_for_the_network(monkeypatch):
     )
     assert "bob@clinic.example.co.uk" not in screening.text
     assert "EMAIL_ADDRESS" in screening.counts
+
+
+def test_every_entity_type_a_policy_may_name_has_a_threshold_and_back():
+    from compliance.entities import ENTITY_TYPES
+
+    assert set(ENTITY_TYPES) == set(pii.ENTITY_THRESHOLDS)
+
+
+def test_only_the_requested_entity_types_are_redacted():
+    text = "John Smith, MRN 4455667, wrote from john@example.org."
+    screening = pii.screen_input(text, pii.PseudonymVault(), entities=["EMAIL_ADDRESS"])
+    assert screening.text == "John Smith, MRN 4455667, wrote from <EMAIL_ADDRESS_1>."
+
+
+def test_an_entity_type_without_a_recognizer_fails_instead_of_being_skipped():
+    with pytest.raises(pii.PiiDetectionError, match="no recognizer for entity types SHOE_SIZE"):
+        pii.detect("size 44", entities=["PERSON", "SHOE_SIZE"])
+
+
+def test_jurisdiction_adjectives_are_not_redacted_as_groups():
+    text = "Does German law let a Muslim patient's data be shared?"
+    screening = pii.screen_input(text, pii.PseudonymVault(), entities=["NRP"])
+    assert "German law" in screening.text
+    assert "Muslim" not in screening.text
+
+
+def test_restoring_puts_back_only_the_requesters_own_values():
+    from compliance.pseudonyms import restore
+
+    vault = pii.PseudonymVault()
+    redacted = pii.screen_input("John Smith called.", vault).text
+    answer = f"Tell {redacted.split()[0]} that <PERSON_REDACTED> called."
+    assert restore(answer, vault) == "Tell John Smith that <PERSON_REDACTED> called."

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from compliance.jurisdictions import JURISDICTIONS
+from compliance.jurisdictions import jurisdiction_names
 from domains.catalog import CATALOG_DIR, DefinitionError, catalog_definitions, load_definition
 
 
@@ -14,9 +14,8 @@ def test_shipped_domains_are_valid_and_include_the_three_practice_areas():
     assert {"healthcare", "legal", "finance"} <= set(definitions)
     for definition in definitions.values():
         assert definition.system_prompt
-        assert definition.disclaimer
         assert definition.roles
-        assert definition.model_profile["model"]
+        assert definition.models[0]["model"] == "smollm2-135m-instruct"
 
 
 @pytest.mark.parametrize("slug", ["healthcare", "legal", "finance"])
@@ -31,7 +30,9 @@ def test_starter_corpus_has_at_least_30_cited_summaries(slug):
         assert metadata["kind"] == "summary"
         assert "not the text of the law" in metadata["note"]
         assert metadata["title"].startswith("Summary: ")
-        assert all(code == "*" or code in JURISDICTIONS for code in metadata["jurisdictions"])
+        assert all(
+            code == "*" or code in jurisdiction_names() for code in metadata["jurisdictions"]
+        )
         assert len(passage["text"]) > 150
 
 
@@ -50,7 +51,7 @@ name: Demo
 jurisdictions: [US]
 roles: [clinician]
 system_prompt: You help.
-model: {backend: transformers, model: smollm2-135m-instruct}
+models: [{backend: transformers, model: smollm2-135m-instruct}]
 corpus: [corpus.jsonl]
 """
 
@@ -67,13 +68,13 @@ def test_a_valid_definition_loads_with_defaults(tmp_path):
         (
             VALID.replace("jurisdictions: [US]", "jurisdictions: [US, XX]"),
             "jurisdictions",
-            "'XX' is not a known",
+            "'XX' is not a jurisdiction with a policy",
         ),
         (VALID.replace("name: Demo\n", ""), "name", "is required"),
         (VALID + "retrieval: {top_k: 0}\n", "retrieval.top_k", "integer from 1 to 20"),
         (
             VALID.replace("backend: transformers", "backend: magic"),
-            "model.backend",
+            "models[0].backend",
             "must be one of",
         ),
         (VALID + "colour: blue\n", "colour", "is not a known key"),

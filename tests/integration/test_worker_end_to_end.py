@@ -152,7 +152,7 @@ def test_an_inquiry_is_answered_by_a_real_worker_and_no_store_holds_the_pii(
         inquiry.failure_reason,
         worker.log_path.read_text()[-3000:],
     )
-    answer = inquiry_content(inquiry)["answer"]
+    answer = inquiry_content(inquiry, viewer=clinician)["answer"]
     assert "60" in answer
     assert "hc-hipaa-164-404-b" in [c["passage_id"] for c in inquiry.citations]
     detail = token_client(clinician).get(f"/api/v1/inquiries/{inquiry_id}").json()
@@ -168,6 +168,7 @@ def test_an_inquiry_is_answered_by_a_real_worker_and_no_store_holds_the_pii(
     ) == [
         "inquiry.received",
         "inquiry.screened",
+        "inquiry.policy_decided",
         "inquiry.retrieved",
         "inquiry.generated",
         "inquiry.output_screened",

@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from compliance.jurisdictions import EVERYWHERE, JURISDICTIONS
+from compliance.jurisdictions import EVERYWHERE, jurisdiction_names
 from domains.ingestion import SUPPORTED_SUFFIXES, IngestionError, PassageDraft, parse_file
 from domains.models import Domain
 from domains.services import corpus_ingest
@@ -39,9 +39,9 @@ class Command(BaseCommand):
             raise CommandError(f"unknown domain {options['domain']!r} (known: {known})")
         jurisdictions = options["jurisdictions"] or [EVERYWHERE]
         for code in jurisdictions:
-            if code != EVERYWHERE and code not in JURISDICTIONS:
+            if code != EVERYWHERE and code not in jurisdiction_names():
                 raise CommandError(
-                    f"unknown jurisdiction {code!r} (known: {', '.join(JURISDICTIONS)})"
+                    f"unknown jurisdiction {code!r} (known: {', '.join(jurisdiction_names())})"
                 )
 
         files = self._files([Path(p) for p in options["paths"]])
