@@ -199,28 +199,45 @@ def _build_analyzer():
     return engine
 
 
-def detect(text: str, *, entities: list[str] | None = None) -> list[Entity]:
-    """Entities of the given types (default: every type) in ``text``: non-overlapping, in text
-    order. Raises ``PiiDetectionError`` when detection cannot run; never returns a partial result.
-    """
+def _thresholds(entities: list[str] | None) -> dict[str, float]:
     types = list(ENTITY_THRESHOLDS) if entities is None else entities
     unknown = [t for t in types if t not in ENTITY_THRESHOLDS]
     if unknown:
         # Silently skipping a type nobody can detect would let it through unredacted.
         raise PiiDetectionError(f"no recognizer for entity types {', '.join(unknown)}")
-    thresholds = {t: ENTITY_THRESHOLDS[t] for t in types}
+    return {t: ENTITY_THRESHOLDS[t] for t in types}
+
+
+def detect(text: str, *, entities: list[str] | None = None) -> list[Entity]:
+    """Entities of the given types (default: every type) in ``text``: non-overlapping, in text
+    order. Raises ``PiiDetectionError`` when detection cannot run; never returns a partial result.
+    """
+    return detect_many([text], entities=entities)[0]
+
+
+def detect_many(
+    texts: list[str], *, entities: list[str] | None = None, batch_size: int = 32
+) -> list[list[Entity]]:
+    """``detect`` for many texts, running spaCy over them in batches (several times faster)."""
+    thresholds = _thresholds(entities)
     if not thresholds:
-        return []
+        return [[] for _ in texts]
     try:
         engine = analyzer()
-        artifacts = engine.nlp_engine.process_text(text, LANGUAGE)
-        results = engine.analyze(
-            text=text, language=LANGUAGE, entities=list(thresholds), nlp_artifacts=artifacts
-        )
+        found = []
+        batches = engine.nlp_engine.process_batch(texts, LANGUAGE, batch_size=batch_size)
+        for text, artifacts in batches:
+            results = engine.analyze(
+                text=text, language=LANGUAGE, entities=list(thresholds), nlp_artifacts=artifacts
+            )
+            found.append(_select(text, results, artifacts, thresholds))
     except Exception as exc:
         # The message of an arbitrary exception may quote the text; keep only its type.
         raise PiiDetectionError(f"PII detection failed ({type(exc).__name__})") from None
+    return found
 
+
+def _select(text: str, results, artifacts, thresholds: dict[str, float]) -> list[Entity]:
     protected = [m.span() for m in CITATION_RE.finditer(text)]
     protected += [m.span() for m in PLACEHOLDER_RE.finditer(text)]
     candidates = []

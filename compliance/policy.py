@@ -93,6 +93,10 @@ class Policy:
         extra = self.redact_by_domain.get(domain, ())
         return sorted(set(self.redact) | set(extra))
 
+    def all_entities(self) -> list[str]:
+        """Every type the policy redacts in any domain."""
+        return sorted(set(self.redact).union(*self.redact_by_domain.values()))
+
     def refusals_for(self, domain: str) -> list[RefusalRule]:
         return [rule for rule in self.refusals if rule.applies_to(domain)]
 
