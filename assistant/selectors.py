@@ -108,7 +108,7 @@ def policy_explain(
             "name": policy.name,
             "description": policy.description,
             "version": policy.version,
-            "inherits_from": [code for code in policy.chain[1:]],
+            "inherits_from": list(policy.chain[1:]),
             "sources": list(policy.sources),
         },
         "domain": domain.slug,

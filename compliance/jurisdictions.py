@@ -16,10 +16,6 @@ def jurisdiction_names() -> dict[str, str]:
     return {code: policy.name for code, policy in sorted(policies().policies.items())}
 
 
-def is_known(code: str) -> bool:
-    return policies().get(code) is not None
-
-
 def lineage(code: str) -> list[str]:
     """The code and every jurisdiction it lies within, most specific first: US-CA -> [US-CA, US]."""
     policy = policies().get(code)

@@ -103,10 +103,6 @@ class Policy:
     def disclaimer_for(self, domain: str) -> Disclaimer | None:
         return self.disclaimers.get(domain) or self.disclaimers.get("default")
 
-    @property
-    def short_version(self) -> str:
-        return self.version[:12]
-
 
 def _merge(parent: dict, child: dict) -> dict:
     """Mappings merge key by key; lists and scalars in the child replace the parent's.
@@ -392,10 +388,3 @@ def policies() -> PolicySet:
                     categories_file=Path(settings.REFUSAL_CATEGORIES_FILE),
                 )
     return _loaded
-
-
-def reset_policies() -> None:
-    """Forget the loaded policies (tests that point POLICY_DIR elsewhere)."""
-    global _loaded
-    with _lock:
-        _loaded = None
