@@ -182,11 +182,192 @@ def street_address_recognizer() -> ValueGroupRecognizer:
     )
 
 
+def _vin_is_valid(vin: str) -> bool:
+    """ISO 3779 check digit (position 9), mandatory for North American vehicles."""
+    values = {**{str(d): d for d in range(10)}}
+    for letters, start in (("ABCDEFGH", 1), ("JKLMN", 1), ("PR", 7), ("STUVWXYZ", 2)):
+        for offset, letter in enumerate(letters):
+            values[letter] = start + offset
+    weights = [8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2]
+    vin = vin.upper()
+    if len(vin) != 17 or any(c not in values for c in vin):
+        return False
+    remainder = sum(values[c] * w for c, w in zip(vin, weights, strict=True)) % 11
+    return vin[8] == ("X" if remainder == 10 else str(remainder))
+
+
+class VinRecognizer(ValueGroupRecognizer):
+    """Vehicle identification numbers: with the label, any 17-character VIN; without it, only
+    one whose check digit is right."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            entity="VEHICLE_ID",
+            name="VehicleIdentifierRecognizer",
+            patterns=[
+                ValuePattern(
+                    "vin_labelled",
+                    r"\b(?:VIN|vehicle\s+identification\s+(?:number|no\.?))\s*[:#]?\s*"
+                    r"(?P<value>[A-HJ-NPR-Z0-9]{17})\b",
+                    0.95,
+                ),
+                ValuePattern("vin_bare", r"\b(?P<value>[A-HJ-NPR-Z0-9]{17})\b", 0.0),
+                ValuePattern(
+                    "plate_labelled",
+                    r"\b(?:licen[cs]e|number|registration)\s+plate(?:\s+(?:number|no\.?))?\s*"
+                    r"(?:is|:|#)?\s*(?P<value>[A-Z0-9][A-Z0-9 -]{1,8}[A-Z0-9])\b",
+                    0.85,
+                ),
+            ],
+        )
+
+    def analyze(self, text, entities, nlp_artifacts=None):
+        results = []
+        for result in super().analyze(text, entities, nlp_artifacts):
+            if result.score == 0.0:
+                value = text[result.start : result.end]
+                if not (_vin_is_valid(value) and any(c.isdigit() for c in value)):
+                    continue
+                result.score = 0.9
+            results.append(result)
+        return results
+
+
+def labelled(
+    entity: str,
+    name: str,
+    labels: str,
+    value: str,
+    *,
+    score: float = 0.9,
+    unlabelled: tuple[ValuePattern, ...] = (),
+) -> ValueGroupRecognizer:
+    """An identifier recognised by the label written before it ("Case No. 2:21-cv-01234"),
+    plus any formats distinctive enough to need no label."""
+    return ValueGroupRecognizer(
+        entity=entity,
+        name=name,
+        patterns=[
+            ValuePattern(
+                f"{name}_labelled",
+                rf"\b(?:{labels})\s*(?:no\.?|number|num\.?|#|id)?\s*(?:is|:|#|-)?\s*(?P<value>{value})",
+                score,
+            ),
+            *unlabelled,
+        ],
+    )
+
+
+def case_number_recognizer() -> ValueGroupRecognizer:
+    return labelled(
+        "CASE_NUMBER",
+        "CaseNumberRecognizer",
+        r"case|docket|matter|file|claim|index",
+        r"(?=[A-Z0-9:./-]*\d)[A-Z0-9][A-Z0-9:./-]{3,24}[A-Z0-9]",
+        # US federal docket numbers need no label: 2:21-cv-01234, 1:19-cr-00567-ABC.
+        unlabelled=(
+            ValuePattern(
+                "federal_docket",
+                r"\b(?P<value>\d:\d{2}-(?:cv|cr|bk|mc|md|mj|ap)-\d{3,5}(?:-[A-Z]{2,4})*)\b",
+                0.95,
+            ),
+        ),
+    )
+
+
+_US_STATES = (
+    "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|"
+    "NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR"
+)
+
+
+def zip_code_recognizer() -> ValueGroupRecognizer:
+    # Safe Harbor removes ZIP codes (only the first three digits of large areas may stay).
+    return ValueGroupRecognizer(
+        entity="ZIP_CODE",
+        name="ZipCodeRecognizer",
+        patterns=[
+            ValuePattern(
+                "zip_labelled",
+                r"\b(?:zip|zip\s*code|postal\s*code|post\s*code|postcode)\s*(?:is|:|#)?\s*"
+                r"(?P<value>\d{5}(?:-\d{4})?)\b",
+                0.9,
+            ),
+            ValuePattern(
+                "state_zip",
+                rf"(?-i:\b(?:{_US_STATES}))\s+(?P<value>\d{{5}}(?:-\d{{4}})?)\b",
+                0.7,
+            ),
+        ],
+    )
+
+
+def age_over_89_recognizer() -> ValueGroupRecognizer:
+    # Safe Harbor removes ages over 89 (they are rare enough to identify); younger ages may stay.
+    over_89 = r"(?:9\d|1[01]\d)"
+    return ValueGroupRecognizer(
+        entity="AGE_OVER_89",
+        name="AgeOver89Recognizer",
+        patterns=[
+            ValuePattern(
+                "years_old", rf"\b(?P<value>{over_89}[- ](?:years?|yrs?|yo)(?:[- ]old)?)\b", 0.9
+            ),
+            ValuePattern("y_o", rf"\b(?P<value>{over_89}\s*y/?o)\b", 0.9),
+            ValuePattern("aged", rf"\b(?:aged?|age:)\s*(?P<value>{over_89})\b", 0.9),
+        ],
+    )
+
+
 def own_recognizers() -> list[EntityRecognizer]:
     return [
+        VinRecognizer(),
+        case_number_recognizer(),
+        zip_code_recognizer(),
+        age_over_89_recognizer(),
+        labelled(
+            "ACCOUNT_NUMBER",
+            "AccountNumberRecognizer",
+            r"account|acct\.?|bank\s+account",
+            r"\d[\d -]{4,18}\d",
+        ),
+        labelled(
+            "DEVICE_ID",
+            "DeviceIdentifierRecognizer",
+            r"serial|device|IMEI|UDI|implant|pacemaker|pump",
+            r"(?=[A-Z0-9:-]*\d)[A-Z0-9][A-Z0-9:-]{4,30}[A-Z0-9]",
+        ),
         street_address_recognizer(),
         medical_record_number_recognizer(),
         us_ssn_recognizer(),
         phone_number_recognizer(),
         date_recognizer(),
+    ]
+
+
+def presidio_recognizers() -> list[EntityRecognizer]:
+    """Presidio's own recognizers that its default English registry leaves out: identifiers of
+    patients, providers and people in the UK and the EU, several with checksum validation."""
+    from presidio_analyzer.predefined_recognizers import (
+        DeTaxIdRecognizer,
+        EsNifRecognizer,
+        UkNinoRecognizer,
+        UkPostcodeRecognizer,
+        UkVehicleRegistrationRecognizer,
+        UsHealthInsuranceMemberIdRecognizer,
+        UsMbiRecognizer,
+        UsNpiRecognizer,
+    )
+
+    return [
+        cls(supported_language="en")
+        for cls in (
+            UsNpiRecognizer,
+            UsMbiRecognizer,
+            UsHealthInsuranceMemberIdRecognizer,
+            UkNinoRecognizer,
+            UkPostcodeRecognizer,
+            UkVehicleRegistrationRecognizer,
+            EsNifRecognizer,
+            DeTaxIdRecognizer,
+        )
     ]

@@ -97,9 +97,14 @@ def test_a_backend_without_a_region_runs_where_the_worker_runs():
 
 
 SAFE_HARBOR_TEXT_IDENTIFIERS = {
-    "PERSON", "STREET_ADDRESS", "LOCATION", "DATE", "PHONE_NUMBER", "EMAIL_ADDRESS", "URL",
-    "IP_ADDRESS", "US_SSN", "MEDICAL_RECORD_NUMBER", "US_BANK_NUMBER", "US_DRIVER_LICENSE",
-    "MEDICAL_LICENSE",
+    # 45 CFR 164.514(b)(2)(i): names; geographic subdivisions smaller than a state and ZIP codes;
+    # dates and ages over 89; phone and fax; e-mail; SSN; medical record numbers; health plan
+    # beneficiary numbers; account numbers; certificate/licence numbers; vehicle and device
+    # identifiers; URLs; IP addresses.
+    "PERSON", "STREET_ADDRESS", "LOCATION", "ZIP_CODE", "DATE", "AGE_OVER_89", "PHONE_NUMBER",
+    "EMAIL_ADDRESS", "US_SSN", "MEDICAL_RECORD_NUMBER", "US_MBI", "US_HEALTH_INSURANCE_MEMBER_ID",
+    "ACCOUNT_NUMBER", "US_BANK_NUMBER", "MEDICAL_LICENSE", "US_DRIVER_LICENSE", "VEHICLE_ID",
+    "DEVICE_ID", "URL", "IP_ADDRESS",
 }  # fmt: skip
 
 
@@ -109,9 +114,9 @@ SAFE_HARBOR_TEXT_IDENTIFIERS = {
         ("US", "healthcare", SAFE_HARBOR_TEXT_IDENTIFIERS, {"NRP", "UK_NHS"}),
         ("US-CA", "healthcare", SAFE_HARBOR_TEXT_IDENTIFIERS, {"NRP"}),
         ("US", "legal", {"PERSON", "US_SSN"}, {"MEDICAL_LICENSE"}),
-        ("EU", "healthcare", {"PERSON", "EMAIL_ADDRESS", "NRP", "IBAN_CODE"}, {"US_SSN"}),
+        ("EU", "healthcare", {"PERSON", "EMAIL_ADDRESS", "NRP", "IBAN_CODE", "ES_NIF"}, {"US_SSN"}),
         ("EU-DE", "legal", {"PERSON", "NRP"}, {"US_SSN"}),
-        ("UK", "healthcare", {"PERSON", "UK_NHS", "NRP"}, {"US_SSN"}),
+        ("UK", "healthcare", {"PERSON", "UK_NHS", "UK_NINO", "UK_POSTCODE", "NRP"}, {"US_SSN"}),
         ("AE-ADGM", "finance", {"PERSON", "IBAN_CODE", "CREDIT_CARD"}, {"US_SSN", "NRP"}),
     ],
 )

@@ -1,0 +1,94 @@
+"""Each recognizer with text it must catch and text it must leave alone (including identifiers
+whose checksum fails)."""
+
+from __future__ import annotations
+
+import pytest
+
+from compliance import pii
+from compliance.recognizers import _vin_is_valid
+
+CASES = [
+    # (entity type, text, value that must be redacted or None when nothing of that type may be)
+    ("US_NPI", "Dr. Lee's NPI is 1234567893.", "1234567893"),
+    ("US_NPI", "NPI 1234567890 fails the Luhn check.", None),
+    ("US_MBI", "Medicare MBI 1EG4-TE5-MK73 on file.", "1EG4-TE5-MK73"),
+    (
+        "US_HEALTH_INSURANCE_MEMBER_ID",
+        "Member ID XJH123456789 for the health plan.",
+        "XJH123456789",
+    ),
+    ("UK_NINO", "Her National Insurance number is AB 12 34 56 C.", "AB 12 34 56 C"),
+    ("UK_NINO", "NI number QQ123456C has an invalid prefix.", None),
+    ("UK_NHS", "NHS number 943 476 5919 was given.", "943 476 5919"),
+    ("UK_NHS", "NHS number 943 476 5918 fails the check digit.", None),
+    ("ES_NIF", "DNI 12345678Z belongs to the client.", "12345678Z"),
+    ("ES_NIF", "DNI 12345678A has the wrong check letter.", None),
+    ("DE_TAX_ID", "Steuer-ID 86095742719 was sent.", "86095742719"),
+    ("DE_TAX_ID", "Steuer-ID 86095742718 fails the checksum.", None),
+    ("UK_POSTCODE", "The postcode SW1A 1AA is in Westminster.", "SW1A 1AA"),
+    ("UK_VEHICLE_REGISTRATION", "The car's licence plate is AB12 CDE.", "AB12 CDE"),
+    ("VEHICLE_ID", "VIN 1HGCM82633A004352 recorded.", "1HGCM82633A004352"),
+    ("VEHICLE_ID", "Chassis 1HGCM82633A004352 seen at the scene.", "1HGCM82633A004352"),
+    ("VEHICLE_ID", "Chassis 1HGCM82633A004353 has a wrong check digit.", None),
+    ("CASE_NUMBER", "Case No. 2:21-cv-01234 is pending.", "2:21-cv-01234"),
+    ("CASE_NUMBER", "See 1:19-cr-00567 in the Eastern District.", "1:19-cr-00567"),
+    ("CASE_NUMBER", "Claim number CLM-88812-X was filed.", "CLM-88812-X"),
+    ("CASE_NUMBER", "In case 2 clients disagree, the rule applies.", None),
+    ("AGE_OVER_89", "A 93-year-old woman was admitted.", "93-year-old"),
+    ("AGE_OVER_89", "The patient, aged 95, lives alone.", "95"),
+    ("AGE_OVER_89", "A 45-year-old man was admitted.", None),
+    ("ZIP_CODE", "Mail it to the office, zip code 94110.", "94110"),
+    ("ZIP_CODE", "The clinic is in Oakland, CA 94607.", "94607"),
+    ("ZIP_CODE", "The rule took effect in 2024 for 50000 entities.", None),
+    ("ACCOUNT_NUMBER", "Her account number 1234 5678 9012 was frozen.", "1234 5678 9012"),
+    ("DEVICE_ID", "The pacemaker serial SN-88A7734 was recalled.", "SN-88A7734"),
+    ("MEDICAL_RECORD_NUMBER", "Chart for MRN 4455667 was exposed.", "4455667"),
+    ("MEDICAL_RECORD_NUMBER", "The rule at 45 CFR 164.404 applies.", None),
+    ("MEDICAL_LICENSE", "Prescriber DEA number AB1234563 on the script.", "AB1234563"),
+    ("MEDICAL_LICENSE", "Prescriber DEA number AB1234567 fails the checksum.", None),
+    ("US_SSN", "SSN 078-05-1120 was on the form.", "078-05-1120"),
+    ("US_ITIN", "His ITIN is 912-70-1234.", "912-70-1234"),
+    ("US_PASSPORT", "His passport number is 912803456.", "912803456"),
+    ("US_DRIVER_LICENSE", "Her driver's license number is D1234567.", "D1234567"),
+    ("US_BANK_NUMBER", "Wire it from bank 12345678901 today.", "12345678901"),
+    ("PHONE_NUMBER", "Fax: (555) 987-6543 for referrals.", "(555) 987-6543"),
+    ("PHONE_NUMBER", "Notify within 60 days under 45 CFR 164.404(b).", None),
+    ("STREET_ADDRESS", "She lives at 12 Main Street, Springfield.", "12 Main Street"),
+    ("DATE", "Admitted on 03/04/2024 with chest pain.", "03/04/2024"),
+    ("DATE", "Notify within 60 days of discovery.", None),
+    ("IBAN_CODE", "Pay to DE89 3704 0044 0532 0130 00 please.", "DE89 3704 0044 0532 0130 00"),
+    ("IBAN_CODE", "Pay to DE89 3704 0044 0532 0130 01 please.", None),
+    ("CREDIT_CARD", "Card 4111 1111 1111 1111 was charged.", "4111 1111 1111 1111"),
+    ("CREDIT_CARD", "Card 4111 1111 1111 1112 fails the Luhn check.", None),
+    ("EMAIL_ADDRESS", "Write to jane.roe@example.org.", "jane.roe@example.org"),
+    ("IP_ADDRESS", "Logged from 192.168.10.24 at night.", "192.168.10.24"),
+    ("URL", "Her blog is https://janeroe.example.com/about.", "https://janeroe.example.com/about"),
+    ("NRP", "The patient is a practising Muslim.", "Muslim"),
+    ("NRP", "Does German law apply?", None),
+    ("PERSON", "My patient John Smith asked.", "John Smith"),
+    ("PERSON", "Member ID XJH123456789 is on the card.", None),
+    ("LOCATION", "She moved to Springfield last year.", "Springfield"),
+    ("LOCATION", "Does the rule apply in California?", None),
+]
+
+
+@pytest.mark.parametrize(("entity_type", "text", "value"), CASES)
+def test_recognizer(entity_type, text, value):
+    found = {(e.entity_type, text[e.start : e.end]) for e in pii.detect(text)}
+    if value is None:
+        assert not any(kind == entity_type for kind, _ in found), found
+    else:
+        assert (entity_type, value) in found, found
+
+
+def test_every_entity_type_has_a_positive_case():
+    assert {entity_type for entity_type, _, value in CASES if value} == set(pii.ENTITY_THRESHOLDS)
+
+
+def test_vin_check_digit():
+    assert _vin_is_valid("1HGCM82633A004352")
+    assert _vin_is_valid("11111111111111111")
+    assert not _vin_is_valid("1HGCM82633A004353")
+    assert not _vin_is_valid("1HGCM82633A00435")  # 16 characters
+    assert not _vin_is_valid("1HGCM82633A00435I")  # I is never used
