@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import Celery, shared_task
-from celery.signals import worker_process_init
+from celery.signals import worker_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "assistant.settings")
 
@@ -38,6 +38,17 @@ def redeliverable_task(*, max_retries: int = 3) -> Callable[[Callable[..., Any]]
         )(func)
 
     return decorate
+
+
+@worker_init.connect
+def check_pii_detection(**_: Any) -> None:
+    """Refuse to start a worker whose PII detection cannot catch every entity type a policy
+    names. Runs in the main process, before the pool forks, so the loaded analyzer is shared."""
+    from compliance import pii
+    from compliance.policy import policies
+
+    needed = sorted({t for p in policies().policies.values() for t in p.all_entities()})
+    pii.self_test(needed)
 
 
 @worker_process_init.connect

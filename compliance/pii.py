@@ -329,3 +329,75 @@ def screen_output(text: str, *, entities: list[str] | None = None) -> Screening:
     found = detect(text, entities=entities)
     redacted = _replace(text, found, lambda entity, _: f"<{entity.entity_type}_REDACTED>")
     return Screening(text=redacted, entities=found)
+
+
+# One text per entity type that its recognizer must catch. Checked when a worker starts: a
+# type a policy names but nothing detects would otherwise pass through unredacted.
+SELF_TEST_SAMPLES: dict[str, str] = {
+    "PERSON": "My patient John Smith asked.",
+    "LOCATION": "She moved to Springfield last year.",
+    "STREET_ADDRESS": "She lives at 12 Main Street.",
+    "DATE": "Admitted on 03/04/2024.",
+    "PHONE_NUMBER": "Call (555) 987-6543.",
+    "EMAIL_ADDRESS": "Write to jane.roe@example.org.",
+    "URL": "See https://janeroe.example.com/about for more.",
+    "IP_ADDRESS": "Logged from 192.168.10.24.",
+    "US_SSN": "SSN 078-05-1120.",
+    "US_ITIN": "His ITIN is 912-70-1234.",
+    "US_PASSPORT": "His passport number is 912803456.",
+    "US_DRIVER_LICENSE": "Her driver's license number is D1234567.",
+    "US_BANK_NUMBER": "Wire it from bank 12345678901 today.",
+    "MEDICAL_RECORD_NUMBER": "Chart for MRN 4455667.",
+    "MEDICAL_LICENSE": "Prescriber DEA number AB1234563.",
+    "CREDIT_CARD": "Card 4111 1111 1111 1111.",
+    "IBAN_CODE": "Pay to DE89 3704 0044 0532 0130 00 please.",
+    "UK_NHS": "NHS number 943 476 5919.",
+    "NRP": "The patient is a practising Muslim.",
+    "ZIP_CODE": "Zip code 94110.",
+    "AGE_OVER_89": "A 93-year-old woman.",
+    "VEHICLE_ID": "VIN 1HGCM82633A004352.",
+    "DEVICE_ID": "The pacemaker serial SN-88A7734 was recalled.",
+    "CASE_NUMBER": "Case No. 2:21-cv-01234.",
+    "ACCOUNT_NUMBER": "Account number 1234 5678 9012.",
+    "US_NPI": "NPI 1234567893.",
+    "US_MBI": "Medicare MBI 1EG4-TE5-MK73.",
+    "US_HEALTH_INSURANCE_MEMBER_ID": "Member ID XJH123456789.",
+    "UK_NINO": "National Insurance number AB 12 34 56 C.",
+    "UK_POSTCODE": "The postcode SW1A 1AA.",
+    "UK_VEHICLE_REGISTRATION": "The licence plate is AB12 CDE.",
+    "ES_NIF": "DNI 12345678Z.",
+    "DE_TAX_ID": "Steuer-ID 86095742719.",
+}
+
+
+class PiiSelfTestError(Exception):
+    pass
+
+
+def self_test(entities: list[str]) -> None:
+    """Check that every given entity type is detected in its sample, in every language the
+    analyzer serves. Raises ``PiiSelfTestError`` naming the types that failed."""
+    missing = [t for t in entities if t not in SELF_TEST_SAMPLES]
+    failed = []
+    for entity_type in entities:
+        sample = SELF_TEST_SAMPLES.get(entity_type)
+        if sample is None:
+            continue
+        try:
+            found = {e.entity_type for e in detect(sample, entities=[entity_type])}
+        except PiiDetectionError:
+            found = set()
+        if entity_type not in found:
+            failed.append(entity_type)
+    if missing or failed:
+        raise PiiSelfTestError(
+            f"PII self-test failed for language {LANGUAGE}: "
+            + "; ".join(
+                part
+                for part in (
+                    f"no sample for {', '.join(missing)}" if missing else "",
+                    f"not detected: {', '.join(failed)}" if failed else "",
+                )
+                if part
+            )
+        )

@@ -113,7 +113,7 @@ def phone_number_recognizer() -> ValueGroupRecognizer:
             # North American numbers written with separators: (555) 123-4567, 555-123-4567.
             ValuePattern(
                 "nanp",
-                r"(?<![\w.])(?P<value>(?:\+?1[ .-]?)?(?:\(\d{3}\)\s?|\d{3}[ .-])\d{3}[ .-]\d{4})(?![\w.])",
+                r"(?<![\w.])(?P<value>(?:\+?1[ .-]?)?(?:\(\d{3}\)\s?|\d{3}[ .-])\d{3}[ .-]\d{4})(?!\w|\.\d)",
                 0.7,
             ),
             # International numbers with a leading +country code: +44 20 7946 0958.

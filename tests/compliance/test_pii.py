@@ -136,3 +136,25 @@ def test_restoring_puts_back_only_the_requesters_own_values():
     redacted = pii.screen_input("John Smith called.", vault).text
     answer = f"Tell {redacted.split()[0]} that <PERSON_REDACTED> called."
     assert restore(answer, vault) == "Tell John Smith that <PERSON_REDACTED> called."
+
+
+def test_self_test_covers_every_entity_type_and_passes():
+    assert set(pii.SELF_TEST_SAMPLES) == set(pii.ENTITY_THRESHOLDS)
+    pii.self_test(list(pii.ENTITY_THRESHOLDS))
+
+
+def test_self_test_names_a_type_nothing_detects(monkeypatch):
+    monkeypatch.setitem(pii.SELF_TEST_SAMPLES, "US_SSN", "No number here at all.")
+    with pytest.raises(pii.PiiSelfTestError, match="not detected: US_SSN"):
+        pii.self_test(["PERSON", "US_SSN"])
+    with pytest.raises(pii.PiiSelfTestError, match="no sample for SHOE_SIZE"):
+        pii.self_test(["SHOE_SIZE"])
+
+
+def test_a_worker_refuses_to_start_when_a_policy_type_is_not_detected(monkeypatch):
+    from assistant.celery import check_pii_detection
+
+    check_pii_detection()
+    monkeypatch.setitem(pii.SELF_TEST_SAMPLES, "ZIP_CODE", "Nothing to find.")
+    with pytest.raises(pii.PiiSelfTestError, match="ZIP_CODE"):
+        check_pii_detection()

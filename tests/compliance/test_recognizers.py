@@ -53,6 +53,7 @@ CASES = [
     ("US_DRIVER_LICENSE", "Her driver's license number is D1234567.", "D1234567"),
     ("US_BANK_NUMBER", "Wire it from bank 12345678901 today.", "12345678901"),
     ("PHONE_NUMBER", "Fax: (555) 987-6543 for referrals.", "(555) 987-6543"),
+    ("PHONE_NUMBER", "Call me at (555) 123-4567.", "(555) 123-4567"),
     ("PHONE_NUMBER", "Notify within 60 days under 45 CFR 164.404(b).", None),
     ("STREET_ADDRESS", "She lives at 12 Main Street, Springfield.", "12 Main Street"),
     ("DATE", "Admitted on 03/04/2024 with chest pain.", "03/04/2024"),
