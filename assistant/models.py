@@ -58,6 +58,9 @@ class Inquiry(models.Model):
         max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
     )
 
+    # The per-inquiry content key, wrapped by the master keys (compliance.crypto.ContentKey).
+    # Emptying it erases the content: every *_ciphertext below becomes unreadable.
+    content_key_wrapped = models.TextField(blank=True)
     question_ciphertext = models.TextField()
     redacted_question_ciphertext = models.TextField(blank=True)
     answer_ciphertext = models.TextField(blank=True)

@@ -13,7 +13,7 @@ from django.http import Http404
 from assistant.models import Inquiry
 from assistant.roles import roles_of
 from compliance import pseudonyms
-from compliance.crypto import decrypt_text
+from compliance.crypto import ContentKey
 from compliance.decisions import decide_route, policy_summary
 from compliance.entities import ENTITY_TYPES
 from compliance.policy import policies
@@ -53,17 +53,20 @@ def inquiry_content(
     requester and only where the deciding policy allowed it; anyone else always sees
     placeholders, and values a model produced were never kept.
     """
+    if not inquiry.content_key_wrapped:  # purged: the key and the content are gone
+        return {"redacted_question": "", "answer": "", "pii_restored": False}
+    key = ContentKey.unwrap(inquiry.content_key_wrapped)
     question = inquiry.redacted_question_ciphertext
     answer = inquiry.answer_ciphertext
     content = {
-        "redacted_question": decrypt_text(question) if question else "",
-        "answer": decrypt_text(answer) if answer else "",
+        "redacted_question": key.decrypt(question) if question else "",
+        "answer": key.decrypt(answer) if answer else "",
         "pii_restored": False,
     }
     allowed = inquiry.policy_decision.get("requester_may_see_restored_pii", False)
     if restore and allowed and viewer.pk == inquiry.user_id and inquiry.vault_ciphertext:
         vault = pseudonyms.PseudonymVault.from_json(
-            json.loads(decrypt_text(inquiry.vault_ciphertext))
+            json.loads(key.decrypt(inquiry.vault_ciphertext))
         )
         content["redacted_question"] = pseudonyms.restore(content["redacted_question"], vault)
         content["answer"] = pseudonyms.restore(content["answer"], vault)

@@ -26,7 +26,7 @@ from assistant.models import Inquiry
 from assistant.prompting import build_messages, resolve_citations
 from assistant.roles import grants_domain
 from compliance import pii
-from compliance.crypto import DecryptionError, decrypt_text, encrypt_text
+from compliance.crypto import ContentKey, DecryptionError
 from compliance.decisions import RouteDecision, decide_content, decide_route, policy_summary
 from compliance.models import AuditEvent
 from compliance.policy import Policy, policies
@@ -137,12 +137,14 @@ def inquiry_submit(
         )
         raise PolicyRefused(policy=policy, reason=route.reason, message=route.message)
 
+    key = ContentKey.generate()
     with transaction.atomic():
         inquiry = Inquiry.objects.create(
             user=user,
             domain=domain_row,
             jurisdiction=jurisdiction,
-            question_ciphertext=encrypt_text(question),
+            content_key_wrapped=key.wrapped,
+            question_ciphertext=key.encrypt(question),
             policy_id=policy.jurisdiction,
             policy_version=policy.version,
         )
@@ -376,6 +378,11 @@ def inquiry_run(*, inquiry_id: uuid.UUID) -> None:
     }
     domain: Domain = inquiry.domain
     try:
+        try:
+            key = ContentKey.unwrap(inquiry.content_key_wrapped)
+        except DecryptionError as exc:
+            raise _Fail(Reason.CONTENT_UNREADABLE) from exc
+
         # 1. The policy: evaluated again here, so a policy changed since submission applies.
         try:
             policy = policies().get(inquiry.jurisdiction)
@@ -388,6 +395,7 @@ def inquiry_run(*, inquiry_id: uuid.UUID) -> None:
         if not route.allowed:
             _refuse(
                 inquiry,
+                key,
                 policy,
                 summary,
                 route.rules,
@@ -400,7 +408,7 @@ def inquiry_run(*, inquiry_id: uuid.UUID) -> None:
         # 2. Screen input with the policy's entity set. Nothing below sees the question as asked.
         step = "screen_input"
         try:
-            question = decrypt_text(inquiry.question_ciphertext)
+            question = key.decrypt(inquiry.question_ciphertext)
         except DecryptionError as exc:
             raise _Fail(Reason.CONTENT_UNREADABLE) from exc
         started = time.perf_counter()
@@ -420,8 +428,8 @@ def inquiry_run(*, inquiry_id: uuid.UUID) -> None:
                 "policy_version": policy.version,
                 "ms": timings["screen_input_ms"],
             },
-            redacted_question_ciphertext=encrypt_text(screening.text),
-            vault_ciphertext=encrypt_text(json.dumps(vault.to_json())),
+            redacted_question_ciphertext=key.encrypt(screening.text),
+            vault_ciphertext=key.encrypt(json.dumps(vault.to_json())),
             question_entities=screening.counts,
         )
 
@@ -468,7 +476,11 @@ def inquiry_run(*, inquiry_id: uuid.UUID) -> None:
         )
         if content.action == "refuse":
             _finish(
-                inquiry, status=Inquiry.Status.REFUSED, answer=content.rule.text, timings=timings
+                inquiry,
+                key,
+                status=Inquiry.Status.REFUSED,
+                answer=content.rule.text,
+                timings=timings,
             )
             return
 
@@ -497,6 +509,7 @@ def inquiry_run(*, inquiry_id: uuid.UUID) -> None:
         if not passages:
             _finish(
                 inquiry,
+                key,
                 answer=_compose(
                     notice,
                     "The available sources for this domain and jurisdiction do not cover this "
@@ -552,6 +565,7 @@ def inquiry_run(*, inquiry_id: uuid.UUID) -> None:
         timings["screen_output_ms"] = _ms(started)
         _finish(
             inquiry,
+            key,
             answer=_compose(notice, cited.text, summary["disclaimer"]),
             citations=[c.as_json() for c in cited.citations],
             grounding=cited.grounding,
@@ -615,6 +629,7 @@ def _compose(notice: str, body: str, disclaimer: dict[str, str] | None) -> str:
 
 def _refuse(
     inquiry: Inquiry,
+    key: ContentKey,
     policy: Policy,
     summary: dict[str, Any],
     rules: list[dict[str, Any]],
@@ -643,11 +658,12 @@ def _refuse(
         },
         refusal_category=reason,
     )
-    _finish(inquiry, status=Inquiry.Status.REFUSED, answer=text, timings=timings)
+    _finish(inquiry, key, status=Inquiry.Status.REFUSED, answer=text, timings=timings)
 
 
 def _finish(
     inquiry: Inquiry,
+    key: ContentKey,
     *,
     answer: str,
     timings: dict[str, int],
@@ -664,7 +680,7 @@ def _finish(
     with transaction.atomic():
         if not _save_step(
             inquiry,
-            answer_ciphertext=encrypt_text(answer),
+            answer_ciphertext=key.encrypt(answer),
             citations=citations,
             grounding=grounding,
             answer_entities=answer_entities or {},
@@ -705,7 +721,8 @@ def _finish(
 
 def inquiries_purge_expired(*, now: datetime | None = None) -> int:
     """Remove the content of inquiries past their jurisdiction's retention period: the question,
-    its redacted form, the answer and the pseudonym vault. Metadata and the audit trail stay."""
+    its redacted form, the answer, the pseudonym vault and the key they were encrypted with.
+    Metadata and the audit trail stay."""
     now = now or timezone.now()
     purged = 0
     expired = Inquiry.objects.filter(retain_until__lte=now, content_purged_at__isnull=True).exclude(
@@ -722,6 +739,9 @@ def inquiries_purge_expired(*, now: datetime | None = None) -> int:
             )
             if inquiry is None:
                 continue
+            # Destroying the content key makes every copy of the content unreadable (backups,
+            # replicas); the ciphertext is removed as well.
+            inquiry.content_key_wrapped = ""
             inquiry.question_ciphertext = ""
             inquiry.redacted_question_ciphertext = ""
             inquiry.answer_ciphertext = ""

@@ -23,6 +23,7 @@ class AuditEvent(models.Model):
         POLICY_REFUSED = "policy.refused", "Request refused by policy before it was accepted"
         DOMAIN_SYNCED = "domain.synced", "Domain definition synchronised"
         CORPUS_INGESTED = "corpus.ingested", "Documents ingested into a corpus"
+        KEYS_ROTATED = "keys.rotated", "Content keys re-wrapped with the newest master key"
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", "Success"

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from assistant.models import Inquiry
-from compliance.crypto import decrypt_text
+from compliance.crypto import ContentKey
 from compliance.models import AuditEvent
 from compliance.policy import policies
 from tests.conftest import make_user, token_client
@@ -47,7 +47,10 @@ def test_submission_is_accepted_stored_encrypted_audited_and_queued(
     assert data["status"] == "queued"
     assert queued_ids == [inquiry.id]
     assert "John Smith" not in inquiry.question_ciphertext
-    assert decrypt_text(inquiry.question_ciphertext) == QUESTION
+    assert (
+        ContentKey.unwrap(inquiry.content_key_wrapped).decrypt(inquiry.question_ciphertext)
+        == QUESTION
+    )
     events = AuditEvent.objects.filter(inquiry_id=inquiry.id)
     us = policies().get("US")
     assert [(e.event_type, e.outcome, e.actor, e.details) for e in events] == [

@@ -17,7 +17,7 @@ from assistant.celery import TransientError
 from assistant.models import Inquiry
 from assistant.selectors import inquiry_content
 from compliance import pii
-from compliance.crypto import decrypt_text
+from compliance.crypto import ContentKey
 from compliance.models import AuditEvent
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -85,7 +85,9 @@ def test_breach_question_is_answered_with_the_60_day_rule_and_pii_redacted(
         "total_ms",
     }
 
-    vault = pii.PseudonymVault.from_json(json.loads(decrypt_text(inquiry.vault_ciphertext)))
+    vault = pii.PseudonymVault.from_json(
+        json.loads(ContentKey.unwrap(inquiry.content_key_wrapped).decrypt(inquiry.vault_ciphertext))
+    )
     assert vault.originals() == {"<PERSON_1>": "John Smith", "<MEDICAL_RECORD_NUMBER_1>": "4455667"}
 
     stored = all_text_in_database()
