@@ -23,6 +23,7 @@ ENTITY_TYPES: dict[str, str] = {
     "IBAN_CODE": "international bank account numbers",
     "UK_NHS": "UK NHS numbers",
     "NRP": "nationality, religious or political group (GDPR special categories)",
+    "ORGANIZATION": "companies and other private organisations, e.g. employers (not regulators)",
     "ZIP_CODE": "US ZIP codes",
     "AGE_OVER_89": "ages over 89",
     "VEHICLE_ID": "vehicle identification numbers and licence plates",

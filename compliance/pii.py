@@ -6,6 +6,7 @@ Pure logic apart from the cached analyzer: no Django request objects, no databas
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -46,6 +47,7 @@ ENTITY_THRESHOLDS: dict[str, float] = {
     # Presidio scores a bare number as a driver's licence at 0.01-0.4; only context lifts it.
     "US_DRIVER_LICENSE": 0.6,
     "NRP": 0.5,
+    "ORGANIZATION": 0.5,
     "ZIP_CODE": 0.5,
     "AGE_OVER_89": 0.5,
     "VEHICLE_ID": 0.5,
@@ -152,7 +154,24 @@ NON_IDENTIFYING_PLACES = frozenset(
 # Types that come from spaCy's statistical NER. The small model tags sentence-initial verbs as
 # places ("Notify <PERSON_1> ..."); a real name contains at least one proper noun. (Groups such
 # as "Muslim" are often adjectives, so NRP is exempt.)
-NER_ENTITY_TYPES = frozenset({"PERSON", "LOCATION"})
+NER_ENTITY_TYPES = frozenset({"PERSON", "LOCATION", "ORGANIZATION"})
+
+# Organisations are redacted because a person's employer identifies them (HIPAA Safe Harbor
+# names employers). Regulators, laws and institutions are the subject of the questions instead:
+# acronyms (HHS, FinCEN, PHI), and names with an institutional or legal word stay.
+INSTITUTIONAL_WORDS = re.compile(
+    r"\b(?:act|acts|rule|rules|code|regulations?|directive|law|laws|department|office|agency|"
+    r"commission|authority|bureau|ministry|council|court|unit|services?|board|bar|association|"
+    r"union|parliament|government|report|officer|security|protection|information|treasury|"
+    r"federal|national|state|european|financial|privacy|standard|program|programme)\b",
+    re.IGNORECASE,
+)
+
+
+def _is_institution(value: str) -> bool:
+    stripped = value.strip()
+    letters = re.sub(r"[^A-Za-z]", "", stripped)
+    return (stripped.isupper() and len(letters) <= 6) or bool(INSTITUTIONAL_WORDS.search(stripped))
 
 
 def _looks_like_a_name(text: str, artifacts, result) -> bool:
@@ -278,6 +297,8 @@ def _select(text: str, results, artifacts, thresholds: dict[str, float]) -> list
             and value.strip().lower() in NON_IDENTIFYING_PLACES
         ):
             continue
+        if result.entity_type == "ORGANIZATION" and _is_institution(value):
+            continue
         if result.entity_type in NER_ENTITY_TYPES and not _looks_like_a_name(
             text, artifacts, result
         ):
@@ -289,12 +310,31 @@ def _select(text: str, results, artifacts, thresholds: dict[str, float]) -> list
                 end -= 1
         candidates.append(Entity(result.entity_type, result.start, end, result.score))
 
-    # Overlaps: the higher score wins, then the longer span.
-    chosen: list[Entity] = []
-    for entity in sorted(candidates, key=lambda e: (-e.score, -(e.end - e.start), e.start)):
-        if all(entity.end <= kept.start or entity.start >= kept.end for kept in chosen):
-            chosen.append(entity)
-    return sorted(chosen, key=lambda e: e.start)
+    return _merge_overlaps(candidates)
+
+
+def _merge_overlaps(candidates: list[Entity]) -> list[Entity]:
+    """Overlapping detections become one span covering all of them, so nothing any recognizer
+    found is left in the clear. It takes the type of its longest member (an address that
+    contains a city is an address), and the highest score."""
+    merged: list[list[Entity]] = []
+    for entity in sorted(candidates, key=lambda e: (e.start, -e.end)):
+        if merged and entity.start < max(e.end for e in merged[-1]):
+            merged[-1].append(entity)
+        else:
+            merged.append([entity])
+    result = []
+    for group in merged:
+        longest = max(group, key=lambda e: (e.end - e.start, e.score))
+        result.append(
+            Entity(
+                longest.entity_type,
+                min(e.start for e in group),
+                max(e.end for e in group),
+                max(e.score for e in group),
+            )
+        )
+    return result
 
 
 def _replace(text: str, entities: list[Entity], replacement: Callable[[Entity, str], str]) -> str:
@@ -355,6 +395,7 @@ SELF_TEST_SAMPLES: dict[str, str] = {
     "NRP": "The patient is a practising Muslim.",
     "ZIP_CODE": "Zip code 94110.",
     "AGE_OVER_89": "A 93-year-old woman.",
+    "ORGANIZATION": "My patient works for Acme Corporation.",
     "VEHICLE_ID": "VIN 1HGCM82633A004352.",
     "DEVICE_ID": "The pacemaker serial SN-88A7734 was recalled.",
     "CASE_NUMBER": "Case No. 2:21-cv-01234.",

@@ -105,31 +105,70 @@ def us_ssn_recognizer() -> ValueGroupRecognizer:
     )
 
 
-def phone_number_recognizer() -> ValueGroupRecognizer:
-    return ValueGroupRecognizer(
-        entity="PHONE_NUMBER",
-        name="FormattedPhoneRecognizer",
-        patterns=[
-            # North American numbers written with separators: (555) 123-4567, 555-123-4567.
-            ValuePattern(
-                "nanp",
-                r"(?<![\w.])(?P<value>(?:\+?1[ .-]?)?(?:\(\d{3}\)\s?|\d{3}[ .-])\d{3}[ .-]\d{4})(?!\w|\.\d)",
-                0.7,
-            ),
-            # International numbers with a leading +country code: +44 20 7946 0958.
-            ValuePattern(
-                "international",
-                r"(?<![\w+])(?P<value>\+\d{1,3}(?:[ .-]?\(?\d{1,5}\)?){2,5})(?![\w])",
-                0.6,
-            ),
-            ValuePattern(
-                "labelled",
-                r"\b(?:phone|tel(?:ephone)?|mobile|cell|fax)\s*(?:no\.?|number|#)?\s*[:.]?\s*"
-                r"(?P<value>\+?[\d()][\d ().-]{6,18}\d)",
-                0.9,
-            ),
-        ],
-    )
+_PHONE_CANDIDATE = re.compile(
+    r"(?<![\w+/.-])(?P<value>\+?(?:\(\d{1,4}\)|\d{1,5})(?:[ .-]?(?:\(\d{1,4}\)|\d{1,5})){1,5}"
+    r"(?:\s?(?:x|ext\.?)\s?\d{1,6})?)(?![\w/]|\.\d|-\d)"
+)
+# Formats that are telephone numbers without any label: (555) 123-4567, 555-123-4567,
+# 555.123.4567, +44 20 7946 0958, 001-555-123-4567, and anything with an extension.
+_PHONE_FORMATTED = re.compile(
+    r"^(?:\(\d{3}\)\s?\d{3}-\d{4}|\d{3}-\d{3}-\d{4}|\d{3}\.\d{3}\.\d{4}|\+\d.*|00\d.*|.*\d\s?(?:x|ext\.?)\s?\d+)$"
+)
+_PHONE_CUE_BEFORE = re.compile(
+    r"(?:call|phone|tel|telephone|fax|mobile|cell|reach|contact|dial|text|answering\s+at)"
+    r"\b[^.\n]{0,24}$",
+    re.IGNORECASE,
+)
+_PHONE_CUE_AFTER = re.compile(r"^\s*-?\s*(?:office|fax|mobile|home|work|cell)\b", re.IGNORECASE)
+
+
+class PhoneNumberRecognizer(EntityRecognizer):
+    """Telephone and fax numbers in national and international formats: distinctive formats
+    anywhere, any 7-15 digit group sequence when a word nearby says it is a number to call."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entities=["PHONE_NUMBER"],
+            name="PhoneNumberRecognizer",
+            supported_language="en",
+        )
+
+    def load(self) -> None:
+        pass
+
+    def analyze(self, text, entities, nlp_artifacts=None):
+        results = []
+        for match in _PHONE_CANDIDATE.finditer(text):
+            value = match.group("value")
+            digits = sum(c.isdigit() for c in re.split(r"\s?(?:x|ext\.?)\s?\d+$", value)[0])
+            if not 7 <= digits <= 15:
+                continue
+            start, end = match.span("value")
+            if _PHONE_FORMATTED.match(value):
+                score = 0.75
+            elif _PHONE_CUE_BEFORE.search(
+                text[max(0, start - 40) : start]
+            ) or _PHONE_CUE_AFTER.match(text[end : end + 12]):
+                score = 0.8
+            else:
+                continue
+            results.append(
+                RecognizerResult(
+                    entity_type="PHONE_NUMBER",
+                    start=start,
+                    end=end,
+                    score=score,
+                    analysis_explanation=AnalysisExplanation(
+                        recognizer=self.name, original_score=score
+                    ),
+                    recognition_metadata={
+                        RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                        RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                        RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY: True,
+                    },
+                )
+            )
+        return results
 
 
 def date_recognizer() -> ValueGroupRecognizer:
@@ -144,7 +183,11 @@ def date_recognizer() -> ValueGroupRecognizer:
                 r"(?<![\w./-])(?P<value>\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2}))(?![\w/-])",
                 0.75,
             ),
-            ValuePattern("iso", r"(?<![\w-])(?P<value>(?:19|20)\d{2}-\d{2}-\d{2})(?![\w-])", 0.8),
+            ValuePattern(
+                "iso",
+                r"(?<![\w-])(?P<value>(?:19|20)\d{2}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?)(?![\w-])",
+                0.8,
+            ),
             ValuePattern(
                 "month_day_year",
                 rf"\b(?P<value>{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?)\b",
@@ -320,6 +363,7 @@ def age_over_89_recognizer() -> ValueGroupRecognizer:
 
 def own_recognizers() -> list[EntityRecognizer]:
     return [
+        AddressRecognizer(),
         VinRecognizer(),
         case_number_recognizer(),
         zip_code_recognizer(),
@@ -339,7 +383,7 @@ def own_recognizers() -> list[EntityRecognizer]:
         street_address_recognizer(),
         medical_record_number_recognizer(),
         us_ssn_recognizer(),
-        phone_number_recognizer(),
+        PhoneNumberRecognizer(),
         date_recognizer(),
     ]
 
@@ -371,3 +415,165 @@ def presidio_recognizers() -> list[EntityRecognizer]:
             DeTaxIdRecognizer,
         )
     ]
+
+
+_ADDRESS_CUE = re.compile(
+    r"\b(?:lives?\s+at|living\s+at"
+    r"|address(?:es)?(?:\s+(?:is|are|with|to))?(?:,?\s+here\s+they\s+are)?\s*[:\-]?"
+    r"|is\s+at|(?:sent|send\s+(?:it|them|a\s+new\s+one|the\s+\w+))\s+to|arrived\s+at"
+    r"|taxi\s+to|return(?:ed)?\s+to|located\s+at|moved\s+to|ship(?:ped)?(?:\s+it)?\s+to"
+    r"|deliver(?:ed)?(?:\s+it)?\s+to|mail(?:ed)?(?:\s+it)?\s+to|situated\s+at|based\s+at"
+    r"|it'?s\s+in|meet\s+\w+\s+at\s+[^,.\n]{1,40},)\s+",
+    re.IGNORECASE,
+)
+_ABBREVIATION_BEFORE_DOT = re.compile(
+    r"(?:\b(?:apt|st|ave|rd|u|ul|avda|av|dr|no|box|ste|blvd|ln|pl|sq|mt|ft|jr|sr|c|p\.o|al|str|nr)|\d)$",
+    re.IGNORECASE,
+)
+_ADDRESS_TAIL = re.compile(
+    r"\s+(?:for|in\s+case|last|please|because|so|if|when|this|tomorrow|today|yesterday|tonight"
+    r"|and\s+(?:will|i|we|please)|i|we|thanks?)\b.*$",
+    re.IGNORECASE | re.DOTALL,
+)
+_STREET_WORD = re.compile(
+    r"\b(?:street|st|road|rd|avenue|ave|lane|ln|drive|dr|boulevard|blvd|way|court|place|square|"
+    r"rue|rua|via|calle|avenida|avda|strasse|straße|str|ul|vei|vej|gate|allé|allee|weg|laan|"
+    r"estrada|piazza|viale|corner|p\.?\s?o\.?\s+box|postfach|apt|suite|unit)\b",
+    re.IGNORECASE,
+)
+_BLOCK_START = re.compile(
+    r"^(?:\d{1,5}[A-Za-z]?\s+\S|(?:USNS|USNV|USS|USCGC|PSC|Unit)\s|P\.?\s?O\.?\s+Box\s)",
+    re.IGNORECASE,
+)
+_LINE_PREFIX = re.compile(r"^[\s>?|*-]*")
+_PHONE_LIKE = re.compile(r"(?:\d[\s().-]*){7,}")
+
+
+class AddressRecognizer(EntityRecognizer):
+    """Postal addresses in any country's format: written after a cue ("lives at", "send it to",
+    "my address is"), or as a block of short lines that starts with a street line."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entities=["STREET_ADDRESS"], name="AddressRecognizer", supported_language="en"
+        )
+
+    def load(self) -> None:
+        pass
+
+    def analyze(self, text, entities, nlp_artifacts=None):
+        spans = self._blocks(text) + self._after_cues(text)
+        return [
+            RecognizerResult(
+                entity_type="STREET_ADDRESS",
+                start=start,
+                end=end,
+                score=score,
+                analysis_explanation=AnalysisExplanation(
+                    recognizer=self.name, original_score=score, pattern_name=kind
+                ),
+                recognition_metadata={
+                    RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                    RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY: True,
+                },
+            )
+            for start, end, score, kind in spans
+        ]
+
+    @staticmethod
+    def _lines(text: str) -> list[tuple[int, int, str]]:
+        lines, position = [], 0
+        for raw in text.split("\n"):
+            prefix = len(_LINE_PREFIX.match(raw).group(0))
+            content = raw[prefix:].rstrip()
+            lines.append((position + prefix, position + prefix + len(content), content))
+            position += len(raw) + 1
+        return lines
+
+    @staticmethod
+    def _is_part(content: str) -> bool:
+        words = content.split()
+        return (
+            0 < len(words) <= 6
+            and not any(mark in content for mark in ("?", "@", "http", ":"))
+            and not (_PHONE_LIKE.search(content) and re.search(r"office|fax|mobile", content, re.I))
+            and any(character.isalpha() for character in content)
+        )
+
+    def _blocks(self, text: str) -> list[tuple[int, int, float, str]]:
+        lines = self._lines(text)
+        spans = []
+        index = 0
+        while index < len(lines):
+            start, _, content = lines[index]
+            words = content.split()
+            if not (_BLOCK_START.match(content) and len(words) <= 9 and not content.endswith("?")):
+                index += 1
+                continue
+            last, blanks, cursor = index, 0, index + 1
+            while cursor < len(lines):
+                if not lines[cursor][2]:
+                    blanks += 1
+                    if blanks > 1:
+                        break
+                elif self._is_part(lines[cursor][2]):
+                    last, blanks = cursor, 0
+                else:
+                    break
+                cursor += 1
+            if last > index:
+                spans.append((start, lines[last][1], 0.8, "address_block"))
+            index = last + 1
+        return spans
+
+    def _after_cues(self, text: str) -> list[tuple[int, int, float, str]]:
+        spans = []
+        lines = None
+        for cue in _ADDRESS_CUE.finditer(text):
+            start = cue.end()
+            end = start
+            while end < len(text):
+                character = text[end]
+                if character in "?!\n":
+                    break
+                sentence_end = character == "." and (
+                    end + 1 == len(text) or text[end + 1] in ' \n"'
+                )
+                if sentence_end and not _ABBREVIATION_BEFORE_DOT.search(text[start:end]):
+                    break
+                end += 1
+            candidate = _ADDRESS_TAIL.sub("", text[start:end]).rstrip(" ,;.")
+            if not self._plausible(candidate):
+                continue
+            corner = re.match(r"(?:in\s+)?(the\s+corner\s+of\s+)", candidate, re.IGNORECASE)
+            offset = corner.start(1) if corner else 0
+            stop = start + len(candidate)
+            if end < len(text) and text[end] == "\n" and stop == end:
+                # The address goes on over the following short lines.
+                lines = lines or self._lines(text)
+                for line_start, _line_end, content in lines:
+                    if line_start <= stop:
+                        continue
+                    if not content or not self._is_part(content):
+                        break
+                    stop = line_start + len(_ADDRESS_TAIL.sub("", content).rstrip(" ,;"))
+            spans.append((start + offset, stop, 0.75, "address_after_cue"))
+        return spans
+
+    @staticmethod
+    def _plausible(candidate: str) -> bool:
+        if not candidate or len(candidate) > 120:
+            return False
+        if _STREET_WORD.search(candidate):
+            return True
+        # A number and at least two more words, and not a time or a quantity ("60 days").
+        return (
+            bool(re.search(r"\d", candidate))
+            and len(candidate.split()) >= 3
+            and not re.search(
+                r"\b(?:days?|weeks?|months?|years?|hours?|minutes?|percent|am|pm|o'clock|cfr|u\.?s\.?c)\b|%",
+                candidate,
+                re.IGNORECASE,
+            )
+        )

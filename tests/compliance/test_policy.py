@@ -101,7 +101,7 @@ SAFE_HARBOR_TEXT_IDENTIFIERS = {
     # dates and ages over 89; phone and fax; e-mail; SSN; medical record numbers; health plan
     # beneficiary numbers; account numbers; certificate/licence numbers; vehicle and device
     # identifiers; URLs; IP addresses.
-    "PERSON", "STREET_ADDRESS", "LOCATION", "ZIP_CODE", "DATE", "AGE_OVER_89", "PHONE_NUMBER",
+    "PERSON", "ORGANIZATION", "STREET_ADDRESS", "LOCATION", "ZIP_CODE", "DATE", "AGE_OVER_89", "PHONE_NUMBER",
     "EMAIL_ADDRESS", "US_SSN", "MEDICAL_RECORD_NUMBER", "US_MBI", "US_HEALTH_INSURANCE_MEMBER_ID",
     "ACCOUNT_NUMBER", "US_BANK_NUMBER", "MEDICAL_LICENSE", "US_DRIVER_LICENSE", "VEHICLE_ID",
     "DEVICE_ID", "URL", "IP_ADDRESS",
