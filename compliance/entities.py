@@ -7,6 +7,7 @@ ENTITY_TYPES: dict[str, str] = {
     "PERSON": "names of people",
     "LOCATION": "places smaller than a state or country (cities, towns)",
     "STREET_ADDRESS": "street addresses",
+    "CONTACT_DETAILS": "the lines of a signature or contact block above an address (name, job title, company)",
     "DATE": "calendar dates of events in a person's life",
     "PHONE_NUMBER": "telephone and fax numbers",
     "EMAIL_ADDRESS": "e-mail addresses",

@@ -12,6 +12,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from presidio_analyzer import RecognizerResult
+
 from compliance.citations import CITATION_RE
 from compliance.pseudonyms import PLACEHOLDER_RE, PseudonymVault
 from compliance.recognizers import own_recognizers, presidio_recognizers
@@ -28,6 +30,7 @@ ENTITY_THRESHOLDS: dict[str, float] = {
     "PERSON": 0.5,
     "LOCATION": 0.5,
     "STREET_ADDRESS": 0.5,
+    "CONTACT_DETAILS": 0.5,
     "DATE": 0.5,
     "EMAIL_ADDRESS": 0.5,
     "PHONE_NUMBER": 0.6,
@@ -176,9 +179,15 @@ def _is_institution(value: str) -> bool:
 
 def _looks_like_a_name(text: str, artifacts, result) -> bool:
     # Names and places have no digits ("ID XJH123456789" is an identifier, not a person) and
-    # contain at least one proper noun.
+    # contain at least one proper noun. A name introduced by a cue ("my name is tina roelink")
+    # may be lower case, which the tagger does not read as a proper noun; it must then at least
+    # contain no common function words ("call me when you're here").
     if any(character.isdigit() for character in text[result.start : result.end]):
         return False
+    recognizer = (result.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_NAME_KEY)
+    if recognizer == "PersonCueRecognizer":
+        span = artifacts.tokens.char_span(result.start, result.end, alignment_mode="expand")
+        return span is not None and not any(token.is_stop for token in span)
     return _has_proper_noun(artifacts, result)
 
 
@@ -377,6 +386,7 @@ SELF_TEST_SAMPLES: dict[str, str] = {
     "PERSON": "My patient John Smith asked.",
     "LOCATION": "She moved to Springfield last year.",
     "STREET_ADDRESS": "She lives at 12 Main Street.",
+    "CONTACT_DETAILS": "Jane Roe\nAcme Corporation\n12 Main Street\nSpringfield",
     "DATE": "Admitted on 03/04/2024.",
     "PHONE_NUMBER": "Call (555) 987-6543.",
     "EMAIL_ADDRESS": "Write to jane.roe@example.org.",

@@ -361,8 +361,57 @@ def age_over_89_recognizer() -> ValueGroupRecognizer:
     )
 
 
+# A word of a name: not a function word, so "Mr. Davis is ..." stops before "is".
+_NAME_WORD = (
+    r"(?!(?:and|or|but|i|to|for|with|at|in|on|the|a|an|is|was|who|from|of|as|if|when|"
+    r"will|can|has|had|have|and|he|she|they|we|you)\b)[^\W\d_][\w'’-]*"
+)
+
+
+def person_cue_recognizer() -> ValueGroupRecognizer:
+    """Names after a title or a phrase that introduces a name; spaCy's small model misses many
+    of these, especially in lower case ("my name is tina roelink")."""
+    return ValueGroupRecognizer(
+        entity="PERSON",
+        name="PersonCueRecognizer",
+        patterns=[
+            ValuePattern(
+                "title",
+                rf"(?P<value>\b(?:mr|mrs|ms|miss|mx|dr|prof)\.?\s+{_NAME_WORD}(?:\s+{_NAME_WORD})?)",
+                0.8,
+            ),
+            ValuePattern(
+                "introduced",
+                rf"\b(?:my\s+name\s+is|name\s+on\s+the\s+\w+\s+is|call(?:s)?\s+me|name\s*:)"
+                rf"\s+(?P<value>{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}})",
+                0.8,
+            ),
+        ],
+    )
+
+
+def place_cue_recognizer() -> ValueGroupRecognizer:
+    """Places after phrases that say where a person lives or comes from ("lives in Hueb");
+    names of jurisdictions and countries are kept by the PII layer's allowlist."""
+    return ValueGroupRecognizer(
+        entity="LOCATION",
+        name="PlaceCueRecognizer",
+        patterns=[
+            ValuePattern(
+                "lives_in",
+                r"\b(?:lives?|living|moved|relocated|grew\s+up|was\s+born|home\s+city)"
+                r"(?:\s+(?:here|there))?\s+(?:in|to|from|is)?\s*"
+                r"(?P<value>(?-i:[A-ZÀ-Þ][\w'’-]+)(?:\s+(?-i:[A-ZÀ-Þ][\w'’-]+)){0,3})",
+                0.7,
+            )
+        ],
+    )
+
+
 def own_recognizers() -> list[EntityRecognizer]:
     return [
+        place_cue_recognizer(),
+        person_cue_recognizer(),
         AddressRecognizer(),
         VinRecognizer(),
         case_number_recognizer(),
@@ -419,11 +468,13 @@ def presidio_recognizers() -> list[EntityRecognizer]:
 
 _ADDRESS_CUE = re.compile(
     r"\b(?:lives?\s+at|living\s+at"
-    r"|address(?:es)?(?:\s+(?:is|are|with|to))?(?:,?\s+here\s+they\s+are)?\s*[:\-]?"
+    r"|address(?:es)?(?:\s+of\s+[^.\n]{1,40}?)?(?:\s+(?:is|are|with|to))?(?:,?\s+here\s+they\s+are)?\s*[:\-]?"
     r"|is\s+at|(?:sent|send\s+(?:it|them|a\s+new\s+one|the\s+\w+))\s+to|arrived\s+at"
     r"|taxi\s+to|return(?:ed)?\s+to|located\s+at|moved\s+to|ship(?:ped)?(?:\s+it)?\s+to"
     r"|deliver(?:ed)?(?:\s+it)?\s+to|mail(?:ed)?(?:\s+it)?\s+to|situated\s+at|based\s+at"
-    r"|it'?s\s+in|meet\s+\w+\s+at\s+[^,.\n]{1,40},)\s+",
+    r"|it'?s\s+in|meet\s+(?:me\s+)?at|meet\s+\w+\s+at\s+[^,.\n]{1,40},"
+    # a second address in a list: "..., and 32 Pernilles vei 115"
+    r"|,\s+and(?=\s+(?:\d|the\s+corner|p\.?\s?o\.?\s+box|us[cgns]*\w*\s|psc|unit)))\s+",
     re.IGNORECASE,
 )
 _ABBREVIATION_BEFORE_DOT = re.compile(
@@ -438,7 +489,8 @@ _ADDRESS_TAIL = re.compile(
 _STREET_WORD = re.compile(
     r"\b(?:street|st|road|rd|avenue|ave|lane|ln|drive|dr|boulevard|blvd|way|court|place|square|"
     r"rue|rua|via|calle|avenida|avda|strasse|straße|str|ul|vei|vej|gate|allé|allee|weg|laan|"
-    r"estrada|piazza|viale|corner|p\.?\s?o\.?\s+box|postfach|apt|suite|unit)\b",
+    r"estrada|piazza|viale|corner|p\.?\s?o\.?\s+box|postfach|apt|suite|unit|box|"
+    r"usns|usnv|uss|uscgc|psc|fpo|apo|dpo)\b",
     re.IGNORECASE,
 )
 _BLOCK_START = re.compile(
@@ -455,7 +507,9 @@ class AddressRecognizer(EntityRecognizer):
 
     def __init__(self) -> None:
         super().__init__(
-            supported_entities=["STREET_ADDRESS"], name="AddressRecognizer", supported_language="en"
+            supported_entities=["STREET_ADDRESS", "CONTACT_DETAILS"],
+            name="AddressRecognizer",
+            supported_language="en",
         )
 
     def load(self) -> None:
@@ -465,7 +519,7 @@ class AddressRecognizer(EntityRecognizer):
         spans = self._blocks(text) + self._after_cues(text)
         return [
             RecognizerResult(
-                entity_type="STREET_ADDRESS",
+                entity_type="CONTACT_DETAILS" if kind == "contact_line" else "STREET_ADDRESS",
                 start=start,
                 end=end,
                 score=score,
@@ -482,6 +536,26 @@ class AddressRecognizer(EntityRecognizer):
         ]
 
     @staticmethod
+    def _contact_lines(lines, index: int) -> list[tuple[int, int, float, str]]:
+        """The short lines right above an address block: a signature's name, job title and
+        company."""
+        spans = []
+        cursor = index - 1
+        while cursor >= 0 and index - cursor <= 4:
+            start, end, content = lines[cursor]
+            if not content:
+                if spans or cursor == index - 1:
+                    cursor -= 1
+                    continue
+                break
+            words = content.split()
+            if len(words) > 5 or re.search(r"[.?!:;@]\s*$|[?:@]", content):
+                break
+            spans.append((start, end, 0.7, "contact_line"))
+            cursor -= 1
+        return spans
+
+    @staticmethod
     def _lines(text: str) -> list[tuple[int, int, str]]:
         lines, position = [], 0
         for raw in text.split("\n"):
@@ -494,12 +568,35 @@ class AddressRecognizer(EntityRecognizer):
     @staticmethod
     def _is_part(content: str) -> bool:
         words = content.split()
+        if re.fullmatch(r"\d{4,6}(?:-\d{3,4})?", content):  # a postal code on its own line
+            return True
+        if len(content) <= 8 and len(words) <= 2:  # a region code or empty field: ", 81", ", nan"
+            return True
         return (
             0 < len(words) <= 6
             and not any(mark in content for mark in ("?", "@", "http", ":"))
             and not (_PHONE_LIKE.search(content) and re.search(r"office|fax|mobile", content, re.I))
             and any(character.isalpha() for character in content)
         )
+
+    def _continuation(self, content: str) -> tuple[int, bool]:
+        """How much of a following line belongs to the address, and whether the address goes
+        on after it. A line that ends the sentence ("Japan 26218. Please call me") counts up to
+        its full stop."""
+        if self._is_part(content):
+            return len(_ADDRESS_TAIL.sub("", content).rstrip(" ,;")), True
+        # The address ends inside this line: at a full stop, before a trailing phrase
+        # ("afghanistan 25368 for this card: ..."), or before the next address (", and 93 ...").
+        for ending in (
+            re.match(r"(.*?)[.?!](?:\s|$)", content),
+            re.match(r"(.*?)(?=,\s+and\s)", content),
+        ):
+            if ending and self._is_part(ending.group(1)):
+                return len(ending.group(1)), False
+        head = _ADDRESS_TAIL.sub("", content).rstrip(" ,;")
+        if head != content and self._is_part(head):
+            return len(head), False
+        return 0, False
 
     def _blocks(self, text: str) -> list[tuple[int, int, float, str]]:
         lines = self._lines(text)
@@ -524,6 +621,7 @@ class AddressRecognizer(EntityRecognizer):
                 cursor += 1
             if last > index:
                 spans.append((start, lines[last][1], 0.8, "address_block"))
+                spans += self._contact_lines(lines, index)
             index = last + 1
         return spans
 
@@ -549,15 +647,17 @@ class AddressRecognizer(EntityRecognizer):
             corner = re.match(r"(?:in\s+)?(the\s+corner\s+of\s+)", candidate, re.IGNORECASE)
             offset = corner.start(1) if corner else 0
             stop = start + len(candidate)
-            if end < len(text) and text[end] == "\n" and stop == end:
+            if end < len(text) and text[end] == "\n" and not text[stop:end].strip(" ,;."):
                 # The address goes on over the following short lines.
                 lines = lines or self._lines(text)
-                for line_start, _line_end, content in lines:
+                for line_start, _, content in lines:
                     if line_start <= stop:
                         continue
-                    if not content or not self._is_part(content):
+                    length, goes_on = self._continuation(content) if content else (0, False)
+                    if length:
+                        stop = line_start + length
+                    if not goes_on:
                         break
-                    stop = line_start + len(_ADDRESS_TAIL.sub("", content).rstrip(" ,;"))
             spans.append((start + offset, stop, 0.75, "address_after_cue"))
         return spans
 
