@@ -18,3 +18,14 @@ def normalise_reference(reference: str) -> str:
 
 def references_in(text: str) -> list[str]:
     return [match.group(0) for match in CITATION_RE.finditer(text)]
+
+
+# Names of rules and regimes that taggers take for places or organisations ("Safe Harbor" is a
+# port to spaCy). They are the subject of questions, never personal data.
+REGULATORY_TERMS_RE = re.compile(
+    r"\b(?:safe\s+harbou?r|privacy\s+shield|data\s+privacy\s+framework|model\s+rules?|"
+    r"formal\s+opinions?|privacy\s+rule|security\s+rule|breach\s+notification\s+rule|"
+    r"minimum\s+necessary|limited\s+data\s+set|business\s+associates?|covered\s+entit(?:y|ies)|"
+    r"standard\s+contractual\s+clauses|binding\s+corporate\s+rules|generative\s+ai|AI)\b",
+    re.IGNORECASE,
+)

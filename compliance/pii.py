@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from presidio_analyzer import RecognizerResult
 
-from compliance.citations import CITATION_RE
+from compliance.citations import CITATION_RE, REGULATORY_TERMS_RE
 from compliance.pseudonyms import PLACEHOLDER_RE, PseudonymVault
 from compliance.recognizers import own_recognizers, presidio_recognizers
 
@@ -166,7 +166,8 @@ INSTITUTIONAL_WORDS = re.compile(
     r"\b(?:act|acts|rule|rules|code|regulations?|directive|law|laws|department|office|agency|"
     r"commission|authority|bureau|ministry|council|court|unit|services?|board|bar|association|"
     r"union|parliament|government|report|officer|security|protection|information|treasury|"
-    r"federal|national|state|european|financial|privacy|standard|program|programme)\b",
+    r"federal|national|state|european|financial|privacy|standard|program|programme|opinion|"
+    r"guidance|framework)\b",
     re.IGNORECASE,
 )
 
@@ -294,6 +295,9 @@ def detect_many(
 def _select(text: str, results, artifacts, thresholds: dict[str, float]) -> list[Entity]:
     protected = [m.span() for m in CITATION_RE.finditer(text)]
     protected += [m.span() for m in PLACEHOLDER_RE.finditer(text)]
+    # Taggers' guesses (people, places, organisations) that overlap the name of a rule are
+    # wrong; identifiers found by patterns are kept even next to one.
+    terms = [m.span() for m in REGULATORY_TERMS_RE.finditer(text)]
     candidates = []
     for result in results:
         if result.score < thresholds.get(result.entity_type, 1.1):
@@ -304,6 +308,10 @@ def _select(text: str, results, artifacts, thresholds: dict[str, float]) -> list
         if (
             result.entity_type in {"LOCATION", "NRP"}
             and value.strip().lower() in NON_IDENTIFYING_PLACES
+        ):
+            continue
+        if result.entity_type in NER_ENTITY_TYPES and any(
+            result.start < end and start < result.end for start, end in terms
         ):
             continue
         if result.entity_type == "ORGANIZATION" and _is_institution(value):

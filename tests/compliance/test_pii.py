@@ -158,3 +158,22 @@ def test_a_worker_refuses_to_start_when_a_policy_type_is_not_detected(monkeypatc
     monkeypatch.setitem(pii.SELF_TEST_SAMPLES, "ZIP_CODE", "Nothing to find.")
     with pytest.raises(pii.PiiSelfTestError, match="ZIP_CODE"):
         check_pii_detection()
+
+
+def test_questions_about_the_rules_pass_through_unchanged():
+    """Over-redaction harms answers: questions that name rules, regulators and regimes but no
+    person must reach the model as they were written."""
+    from compliance.policy import policies
+    from tests.compliance import test_refusals as questions
+
+    rule_questions = (
+        questions.INDIVIDUALIZED_DIAGNOSIS_NEAR_MISSES
+        + questions.INDIVIDUALIZED_LEGAL_ADVICE_NEAR_MISSES
+        + questions.REIDENTIFICATION_NEAR_MISSES
+    )
+    for code in ("US", "EU", "UK"):
+        entities = policies().get(code).all_entities()
+        for question in rule_questions:
+            assert (
+                pii.screen_input(question, pii.PseudonymVault(), entities=entities).text == question
+            )
