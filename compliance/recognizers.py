@@ -22,6 +22,27 @@ class ValuePattern:
     score: float
 
 
+def context_result(
+    recognizer: EntityRecognizer, entity: str, start: int, end: int, score: float, pattern: str
+) -> RecognizerResult:
+    """A result whose score already accounts for its context, so Presidio's context enhancer
+    must not raise it again."""
+    return RecognizerResult(
+        entity_type=entity,
+        start=start,
+        end=end,
+        score=score,
+        analysis_explanation=AnalysisExplanation(
+            recognizer=recognizer.name, original_score=score, pattern_name=pattern
+        ),
+        recognition_metadata={
+            RecognizerResult.RECOGNIZER_NAME_KEY: recognizer.name,
+            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: recognizer.id,
+            RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY: True,
+        },
+    )
+
+
 class ValueGroupRecognizer(EntityRecognizer):
     """Regex recognizer whose result is the named group ``value`` of each match."""
 
@@ -43,26 +64,8 @@ class ValueGroupRecognizer(EntityRecognizer):
                 start, end = match.span("value")
                 if start == end:
                     continue
-                explanation = AnalysisExplanation(
-                    recognizer=self.name,
-                    original_score=pattern.score,
-                    pattern_name=pattern.name,
-                    pattern=pattern.regex,
-                )
                 results.append(
-                    RecognizerResult(
-                        entity_type=entity,
-                        start=start,
-                        end=end,
-                        score=pattern.score,
-                        analysis_explanation=explanation,
-                        # The context is part of the pattern; Presidio must not boost it again.
-                        recognition_metadata={
-                            RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-                            RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY: True,
-                        },
-                    )
+                    context_result(self, entity, start, end, pattern.score, pattern.name)
                 )
         return results
 
@@ -152,22 +155,7 @@ class PhoneNumberRecognizer(EntityRecognizer):
                 score = 0.8
             else:
                 continue
-            results.append(
-                RecognizerResult(
-                    entity_type="PHONE_NUMBER",
-                    start=start,
-                    end=end,
-                    score=score,
-                    analysis_explanation=AnalysisExplanation(
-                        recognizer=self.name, original_score=score
-                    ),
-                    recognition_metadata={
-                        RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                        RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-                        RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY: True,
-                    },
-                )
-            )
+            results.append(context_result(self, "PHONE_NUMBER", start, end, score, "phone"))
         return results
 
 
@@ -518,19 +506,13 @@ class AddressRecognizer(EntityRecognizer):
     def analyze(self, text, entities, nlp_artifacts=None):
         spans = self._blocks(text) + self._after_cues(text)
         return [
-            RecognizerResult(
-                entity_type="CONTACT_DETAILS" if kind == "contact_line" else "STREET_ADDRESS",
-                start=start,
-                end=end,
-                score=score,
-                analysis_explanation=AnalysisExplanation(
-                    recognizer=self.name, original_score=score, pattern_name=kind
-                ),
-                recognition_metadata={
-                    RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-                    RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY: True,
-                },
+            context_result(
+                self,
+                "CONTACT_DETAILS" if kind == "contact_line" else "STREET_ADDRESS",
+                start,
+                end,
+                score,
+                kind,
             )
             for start, end, score, kind in spans
         ]
