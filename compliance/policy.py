@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from compliance.config_files import ConfigFileError, parse_yaml
 from compliance.entities import ENTITY_TYPES
 from compliance.refusals import CATEGORIES_FILE, CategoryError, RefusalCategory, load_categories
 
@@ -43,11 +42,8 @@ SECTION_KEYS = {
 REFUSAL_KEYS = {"category", "action", "domains", "text", "reason"}
 
 
-class PolicyError(Exception):
-    def __init__(self, path: Path, key: str, problem: str) -> None:
-        super().__init__(f"{path}: key '{key}': {problem}")
-        self.path = path
-        self.key = key
+class PolicyError(ConfigFileError):
+    pass
 
 
 @dataclass(frozen=True)
@@ -352,12 +348,7 @@ def load_policies(
     if not paths:
         raise PolicyError(directory, "<directory>", "contains no policy files")
     for path in paths:
-        try:
-            data = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" (line {mark.line + 1})" if mark else ""
-            raise PolicyError(path, "<document>", f"is not valid YAML{where}") from exc
+        data = parse_yaml(path, path.read_text(), PolicyError)
         raw[path.stem] = (path, _check_file(path, data, domains, categories))
     policies = {}
     for code, (path, data) in raw.items():

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
+
+from compliance.config_files import ConfigFileError, parse_yaml
 
 CATEGORIES_FILE = Path(__file__).resolve().parent / "refusal_categories.yaml"
 
@@ -25,9 +26,8 @@ EPOCHS = 3000
 LEARNING_RATE = 2.0
 
 
-class CategoryError(Exception):
-    def __init__(self, path: Path, key: str, problem: str) -> None:
-        super().__init__(f"{path}: key '{key}': {problem}")
+class CategoryError(ConfigFileError):
+    pass
 
 
 @dataclass(frozen=True)
@@ -47,12 +47,7 @@ class RefusalCategory:
 
 
 def load_categories(path: Path = CATEGORIES_FILE) -> dict[str, RefusalCategory]:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark else ""
-        raise CategoryError(path, "<document>", f"is not valid YAML{where}") from exc
+    data = parse_yaml(path, path.read_text(), CategoryError)
     if not isinstance(data, dict) or not isinstance(data.get("categories"), dict):
         raise CategoryError(path, "categories", "must be a mapping of category names")
     categories = {}

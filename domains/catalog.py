@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from compliance.config_files import ConfigFileError, parse_yaml
 from compliance.jurisdictions import jurisdiction_names
 from domains.embeddings import DEFAULT_EMBEDDING_MODEL
 
@@ -21,9 +20,8 @@ CATALOG_DIR = Path(__file__).resolve().parent / "catalog"
 MODEL_BACKENDS = {"transformers"}
 
 
-class DefinitionError(Exception):
-    def __init__(self, path: Path, key: str, problem: str) -> None:
-        super().__init__(f"{path}: key '{key}': {problem}")
+class DefinitionError(ConfigFileError):
+    pass
 
 
 @dataclass(frozen=True)
@@ -78,12 +76,7 @@ def _positive_int(
 
 def load_definition(path: Path) -> DomainDefinition:
     raw = path.read_bytes()
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark else ""
-        raise DefinitionError(path, "<document>", f"is not valid YAML{where}") from exc
+    data = parse_yaml(path, raw, DefinitionError)
     if not isinstance(data, dict):
         raise DefinitionError(path, "<document>", "must be a mapping")
     known_keys = {
