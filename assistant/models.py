@@ -8,6 +8,28 @@ from django.db import models
 from domains.models import Domain
 
 
+class Organization(models.Model):
+    """A customer of the service (a hospital, a law firm); its members see only its data."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="memberships"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.organization}"
+
+
 class Inquiry(models.Model):
     """A question and its answer. All content is stored encrypted (see compliance.crypto):
     the question as asked, its redacted form, the answer and the pseudonym vault."""

@@ -31,7 +31,7 @@ from compliance.decisions import RouteDecision, decide_content, decide_route, po
 from compliance.models import AuditEvent
 from compliance.policy import Policy, policies
 from compliance.refusals import RefusalClassifier
-from compliance.services import audit_event_record
+from compliance.services import audit_event_record, organization_of
 from domains.embeddings import DEFAULT_EMBEDDING_MODEL, embed
 from domains.models import Domain
 from domains.selectors import domain_get, passages_retrieve
@@ -199,6 +199,7 @@ def _audit(
         inquiry_id=inquiry.id,
         domain=inquiry.domain.slug,
         jurisdiction=inquiry.jurisdiction,
+        organization=organization_of(inquiry.user),
         details=details,
     )
 

@@ -146,6 +146,24 @@ for _position, _key in enumerate(FIELD_ENCRYPTION_KEYS, start=1):
             "(32 url-safe base64-encoded bytes)."
         ) from exc
 
+# Audit checkpoints are signed with an Ed25519 key that lives outside the database, so that
+# someone who can rewrite the database cannot re-sign a rewritten trail (README "Audit trail").
+AUDIT_SIGNING_KEY_FILE = Path(
+    env_str("AUDIT_SIGNING_KEY_FILE", str(SECRETS_DIR / "audit-signing-key.pem"))
+)
+# Public keys of earlier signing keys (PEM, concatenated), still trusted for old checkpoints.
+AUDIT_TRUSTED_KEYS_FILE = Path(
+    env_str("AUDIT_TRUSTED_KEYS_FILE", str(SECRETS_DIR / "audit-trusted-keys.pem"))
+)
+# Embedded mode creates the key on first use; production must provide it.
+AUDIT_SIGNING_KEY_AUTOCREATE = DEBUG
+if not DEBUG and not AUDIT_SIGNING_KEY_FILE.is_file():
+    raise ImproperlyConfigured(
+        f"AUDIT_SIGNING_KEY_FILE ({AUDIT_SIGNING_KEY_FILE}) does not exist. Create the Ed25519 key "
+        "with: python manage.py audit_keys create --path <file> (keep it off the database server)."
+    )
+AUDIT_CHECKPOINT_SECONDS = env_int("AUDIT_CHECKPOINT_SECONDS", 300)
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 if not DEBUG:
     if not ALLOWED_HOSTS:
@@ -312,6 +330,15 @@ CELERY_BEAT_SCHEDULE = {
     "purge-expired-content": {
         "task": "assistant.tasks.inquiries_purge_expired",
         "schedule": 900.0,
+    },
+    # Signs the chain head, bounding what a database rewrite could remove unnoticed.
+    "audit-checkpoint": {
+        "task": "compliance.tasks.audit_checkpoint",
+        "schedule": float(AUDIT_CHECKPOINT_SECONDS),
+    },
+    "audit-verify": {
+        "task": "compliance.tasks.audit_verify",
+        "schedule": 86400.0,
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

@@ -28,6 +28,14 @@ def _isolated_index_dir(settings, tmp_path_factory):
     settings.INDEX_DIR = tmp_path_factory.mktemp("indexes")
 
 
+@pytest.fixture(autouse=True)
+def _isolated_audit_keys(settings, tmp_path_factory):
+    # One signing key for the session, never the embedded install's own key.
+    keys = tmp_path_factory.getbasetemp() / "audit-keys"
+    settings.AUDIT_SIGNING_KEY_FILE = keys / "signing-key.pem"
+    settings.AUDIT_TRUSTED_KEYS_FILE = keys / "trusted-keys.pem"
+
+
 _embedding_memo: dict[tuple[str, str], object] = {}
 
 
