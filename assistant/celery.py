@@ -51,6 +51,14 @@ def check_pii_detection(**_: Any) -> None:
     pii.self_test(needed)
 
 
+@worker_init.connect
+def record_policy_changes(**_: Any) -> None:
+    """Policies are files: a worker starting on a changed set records the change in the trail."""
+    from compliance.services import policies_record_changes
+
+    policies_record_changes()
+
+
 @worker_process_init.connect
 def warm_models(**_: Any) -> None:
     """Load the models once per worker process, before the first inquiry arrives."""

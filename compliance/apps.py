@@ -9,6 +9,7 @@ class ComplianceConfig(AppConfig):
     verbose_name = "Compliance"
 
     def ready(self) -> None:
+        from compliance import signals  # noqa: F401  (connects the login receivers)
         from compliance.policy import PolicyError, policies
 
         # Every process (web, worker, command) validates the policies before doing anything, so

@@ -83,6 +83,48 @@ def audit_event_record(
     return event
 
 
+def policies_record_changes() -> list[dict[str, str]]:
+    """Record each jurisdiction policy added, changed or removed since the trail last saw it.
+    Policies are files; every worker start and domain sync calls this."""
+    from compliance.policy import policies
+
+    current = {code: p.version for code, p in policies().policies.items()}
+    recorded = []
+    with transaction.atomic():
+        _head_locked()  # two processes starting together record a change once
+        known: dict[str, str] = {}
+        seen = AuditEvent.objects.filter(event_type=AuditEvent.Type.POLICY_CHANGED).order_by("seq")
+        for details in seen.values_list("details", flat=True):
+            if details.get("change") == "removed":
+                known.pop(details["jurisdiction"], None)
+            else:
+                known[details["jurisdiction"]] = details["version"]
+        for code in sorted(set(current) | set(known)):
+            if code not in known:
+                change = "added"
+            elif code not in current:
+                change = "removed"
+            elif known[code] != current[code]:
+                change = "changed"
+            else:
+                continue
+            details = {
+                "jurisdiction": code,
+                "change": change,
+                "version": current.get(code, ""),
+                "previous_version": known.get(code, ""),
+            }
+            audit_event_record(
+                actor=None,
+                event_type=AuditEvent.Type.POLICY_CHANGED,
+                outcome=AuditEvent.Outcome.SUCCESS,
+                jurisdiction=code,
+                details=details,
+            )
+            recorded.append(details)
+    return recorded
+
+
 def audit_checkpoint_create() -> AuditCheckpoint | None:
     """Sign the current chain head; None when there is nothing new to sign."""
     key = signing_key()

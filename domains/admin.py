@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import transaction
 
+from compliance.models import AuditEvent
+from compliance.services import audit_event_record
 from domains.models import Domain, Passage
 
 
@@ -9,6 +12,34 @@ from domains.models import Domain, Passage
 class DomainAdmin(admin.ModelAdmin):
     list_display = ("slug", "name", "is_active", "index_revision", "updated_at")
     readonly_fields = ("definition_sha256", "index_revision", "updated_at")
+
+    # Every change an administrator makes to a domain is in the audit trail, in the same
+    # transaction as the change.
+    def save_model(self, request, obj, form, change) -> None:
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            audit_event_record(
+                actor=request.user,
+                event_type=AuditEvent.Type.DOMAIN_CHANGED,
+                outcome=AuditEvent.Outcome.SUCCESS,
+                domain=obj.slug,
+                details={
+                    "change": "changed" if change else "added",
+                    "fields": sorted(form.changed_data),
+                },
+            )
+
+    def delete_model(self, request, obj) -> None:
+        with transaction.atomic():
+            slug = obj.slug
+            super().delete_model(request, obj)
+            audit_event_record(
+                actor=request.user,
+                event_type=AuditEvent.Type.DOMAIN_CHANGED,
+                outcome=AuditEvent.Outcome.SUCCESS,
+                domain=slug,
+                details={"change": "deleted"},
+            )
 
 
 @admin.register(Passage)

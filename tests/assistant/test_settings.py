@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD_SECRET = "k" * 20 + "0123456789abcdefghijklmnopqrstuvwxyz" + "Q" * 10
@@ -20,8 +22,22 @@ def load_settings(tmp_path, **env: str) -> subprocess.CompletedProcess:
         for k, v in os.environ.items()
         if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "DEBUG"}
     }
+    key_file = tmp_path / "audit-signing-key.pem"
+    if not key_file.exists():
+        key_file.write_bytes(
+            Ed25519PrivateKey.generate().private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
     clean.update(
-        {"DJANGO_SETTINGS_MODULE": "assistant.settings", "ASSISTANT_VAR_DIR": str(tmp_path), **env}
+        {
+            "DJANGO_SETTINGS_MODULE": "assistant.settings",
+            "ASSISTANT_VAR_DIR": str(tmp_path),
+            "AUDIT_SIGNING_KEY_FILE": str(key_file),
+            **env,
+        }
     )
     return subprocess.run(
         [
@@ -78,6 +94,10 @@ def test_production_settings_load_with_every_variable_set(tmp_path):
             "FIELD_ENCRYPTION_KEYS entry 1 is not a valid Fernet key",
         ),
         ({"ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS must not contain '*'"),
+        (
+            {"AUDIT_SIGNING_KEY_FILE": "/nonexistent/audit-key.pem"},
+            "AUDIT_SIGNING_KEY_FILE (/nonexistent/audit-key.pem) does not exist",
+        ),
         ({"ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS is required when DEBUG is off"),
         ({"DATABASE_URL": ""}, "DATABASE_URL is required when DEBUG is off"),
         ({"CELERY_BROKER_URL": ""}, "CELERY_BROKER_URL is required when DEBUG is off"),

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from compliance.services import policies_record_changes
 from domains.catalog import CATALOG_DIR, DefinitionError, catalog_definitions
 from domains.ingestion import IngestionError
 from domains.services import domains_sync
@@ -21,6 +22,10 @@ class Command(BaseCommand):
             )
         except IngestionError as exc:
             raise CommandError(str(exc)) from exc
+        for change in policies_record_changes():
+            self.stdout.write(
+                f"policy {change['jurisdiction']}: {change['change']} ({change['version'][:12]})"
+            )
         for domain, result in results:
             self.stdout.write(
                 f"{domain.slug}: {domain.passages.count()} passages "
