@@ -329,8 +329,8 @@ def verify(
                 report.add(
                     Problem(
                         "edited",
-                        f"event #{seq} was edited: its stored {', '.join(mismatched)} "
-                        "no longer match its hashed content",
+                        f"event #{seq} was edited: stored {', '.join(mismatched)} "
+                        f"{'differs' if len(mismatched) == 1 else 'differ'} from its hashed content",
                         seq=seq,
                     )
                 )

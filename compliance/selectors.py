@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from datetime import date, timedelta
 from typing import Any
 
 from django.db.models import QuerySet
@@ -14,9 +15,12 @@ TERMINAL = {
 }
 
 
-def audit_statistics(events: QuerySet[AuditEvent]) -> dict[str, Any]:
+def audit_statistics(
+    events: QuerySet[AuditEvent], *, first_day: date | None = None, last_day: date | None = None
+) -> dict[str, Any]:
     """Inquiries per day by outcome, refusals by category and entity types redacted, from the
-    trail itself (so statistics survive the erasure of inquiries)."""
+    trail itself (so statistics survive the erasure of inquiries). Days between ``first_day`` and
+    ``last_day`` without inquiries are listed with zero counts."""
     per_day: dict[str, Counter[str]] = defaultdict(Counter)
     refusals: Counter[str] = Counter()
     entities: Counter[str] = Counter()
@@ -32,6 +36,9 @@ def audit_statistics(events: QuerySet[AuditEvent]) -> dict[str, Any]:
         elif event_type == AuditEvent.Type.INQUIRY_SCREENED:
             for entity, count in (details.get("entities") or {}).items():
                 entities[entity] += count
+    if first_day and last_day and (last_day - first_day).days <= 366:
+        for offset in range((last_day - first_day).days + 1):
+            per_day[(first_day + timedelta(days=offset)).isoformat()]  # noqa: B018  (fills the day)
     return {
         "per_day": sorted((day, dict(counts)) for day, counts in per_day.items()),
         "refusals": refusals.most_common(),

@@ -239,7 +239,11 @@ def statistics(request: HttpRequest) -> HttpResponse:
     stats = None
     status = 200
     if form.is_valid():
-        stats = audit_statistics(form.apply(visible))
+        stats = audit_statistics(
+            form.apply(visible),
+            first_day=form.cleaned_data["date_from"],
+            last_day=form.cleaned_data["date_to"] or timezone.localdate(),
+        )
         stats["charts"] = {
             "per_day": charts.stacked_daily_chart(stats["per_day"], title="Inquiries per day"),
             "refusals": charts.bar_chart(

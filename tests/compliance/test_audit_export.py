@@ -170,3 +170,54 @@ def test_an_empty_selection_exports_an_empty_verifiable_bundle(tmp_path, mixed_t
     report, manifest = bundle_verify(str(path))
     assert report.ok and manifest["selected"] == []
     assert AuditCheckpoint.objects.count() == 4
+
+
+def test_the_export_command_writes_a_verifiable_bundle(tmp_path, mixed_trail):
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    path = tmp_path / "cli.zip"
+    call_command("audit_export", "--output", str(path), "--domain", "legal", stdout=out)
+    assert "3 selected events in 2 signed runs" in out.getvalue()
+    report, manifest = bundle_verify(str(path))
+    assert report.ok and manifest["filter"] == {"domain": "legal"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--from", "2026-13-01"], "--from: Enter a valid date."),
+        (
+            ["--from", "2026-02-01", "--to", "2026-01-01"],
+            "--from/--to: 'From' must be on or before",
+        ),
+        (["--domain", "astrology"], "--domain: Select a valid choice."),
+        (["--type", "inquiry.nothing"], "--type: Select a valid choice."),
+    ],
+)
+def test_the_export_command_names_a_bad_filter(tmp_path, mixed_trail, args, message):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match=message):
+        call_command("audit_export", "--output", str(tmp_path / "x.zip"), *args)
+    assert not (tmp_path / "x.zip").exists()
+
+
+def test_the_verify_command_fails_with_status_1_on_a_tampered_trail(mixed_trail):
+    from django.core.management import CommandError, call_command
+    from django.db import connection
+
+    out = io.StringIO()
+    call_command("audit_verify", "--no-record", stdout=out, verbosity=0)
+    assert out.getvalue().startswith("OK: 14 events and 3 signed checkpoints verify")
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET session_replication_role = replica")
+        cursor.execute("UPDATE compliance_auditevent SET domain = 'finance' WHERE seq = 9")
+        if connection.vendor == "postgresql":
+            cursor.execute("SET session_replication_role = origin")
+    out = io.StringIO()
+    with pytest.raises(CommandError) as failure:
+        call_command("audit_verify", "--no-record", stdout=out, verbosity=0)
+    assert failure.value.returncode == 1
+    assert "FAILED: event #9 was edited: stored domain differs" in out.getvalue()

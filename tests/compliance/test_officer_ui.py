@@ -228,3 +228,21 @@ def test_admins_cannot_edit_the_trail_and_officers_cannot_change_domains(world):
     officer = client_for(world["officer"])
     response = officer.get(reverse("admin:domains_domain_changelist"))
     assert response.status_code == 302  # not staff: the admin sends them to its login
+
+
+def test_officers_land_on_the_audit_trail_and_see_its_link(world):
+    client = client_for(world["officer"])
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"] == reverse("compliance:events")
+    page = client.get(reverse("compliance:events")).content.decode()
+    assert 'href="/compliance/">Audit trail</a>' in page
+    clinician_page = client_for(world["clinician"]).get("/").content.decode()
+    assert "Audit trail" not in clinician_page
+
+
+def test_statistics_list_every_day_of_the_range(world):
+    response = client_for(world["officer"]).get(
+        reverse("compliance:statistics"), {"date_from": "2026-01-01", "date_to": "2026-01-07"}
+    )
+    days = [day for day, _ in response.context["stats"]["per_day"]]
+    assert days == [f"2026-01-0{d}" for d in range(1, 8)]

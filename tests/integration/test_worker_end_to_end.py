@@ -12,6 +12,7 @@ import pytest
 
 from assistant.selectors import inquiry_content
 from compliance.models import AuditEvent
+from compliance.services import audit_verify
 from tests.assistant.test_pipeline import all_text_in_database
 from tests.conftest import token_client
 from tests.integration.conftest import broker_messages, wait_until_finished
@@ -115,3 +116,6 @@ def test_killing_the_worker_mid_task_loses_nothing_and_answers_once(
     assert types.count("inquiry.answered") == 1
     assert types.count("inquiry.screened") == 2  # the second attempt starts over
     assert "WorkerLostError" in worker.log_path.read_text()
+    # The killed process held the chain lock or not; either way the trail is whole.
+    report = audit_verify(record=False)
+    assert report.ok, report.summary()
