@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
@@ -21,7 +24,9 @@ from assistant.selectors import (
     policy_explain,
 )
 from assistant.services import PolicyRefused, QueueUnavailable, inquiry_submit
+from compliance.models import AuditEvent
 from compliance.policy import policies
+from compliance.services import audit_event_record
 
 
 def inquiry_url(request: Request, inquiry: Inquiry) -> str:
@@ -213,6 +218,21 @@ class PolicyExplainApi(APIView):
 
 class TokenCreateApi(ObtainAuthToken):
     """Exchange a username and password for an API token."""
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)  # a failed login is audited by its signal
+        user = serializer.validated_data["user"]
+        with transaction.atomic():
+            token, _ = Token.objects.get_or_create(user=user)
+            # Getting a token is the API's login: it goes in the trail like a portal login.
+            audit_event_record(
+                actor=user,
+                event_type=AuditEvent.Type.AUTH_LOGIN,
+                outcome=AuditEvent.Outcome.SUCCESS,
+                details={"channel": "api", "method": "token"},
+            )
+        return Response({"token": token.key})
 
 
 class HealthApi(APIView):

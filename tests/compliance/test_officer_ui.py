@@ -246,3 +246,28 @@ def test_statistics_list_every_day_of_the_range(world):
     )
     days = [day for day, _ in response.context["stats"]["per_day"]]
     assert days == [f"2026-01-0{d}" for d in range(1, 8)]
+
+
+def test_api_token_logins_and_failures_are_recorded(world):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    bad = client.post(
+        "/api/v1/auth/token", {"username": "clinician", "password": "nope"}, format="json"
+    )
+    assert bad.status_code == 400
+    good = client.post(
+        "/api/v1/auth/token",
+        {"username": "clinician", "password": "clinician-password-123"},
+        format="json",
+    )
+    assert good.status_code == 200 and good.json()["token"]
+    events = list(
+        AuditEvent.objects.filter(event_type__startswith="auth.").values_list(
+            "event_type", "actor_label", "details"
+        )
+    )
+    assert events[-2:] == [
+        ("auth.login_failed", "clinician", {"channel": "api", "account_exists": True}),
+        ("auth.login", "clinician", {"channel": "api", "method": "token"}),
+    ]
