@@ -1,4 +1,5 @@
-"""Parsing documents into passages: JSONL passages, Markdown and plain text.
+"""Parsing documents into passages: JSONL passages, Markdown, plain text, HTML, PDF and DOCX
+(the last ones through ``domains.documents``).
 
 Parsing is pure: files in, passage drafts out, with errors that name the file and line.
 """
@@ -15,10 +16,20 @@ from typing import Any
 import yaml
 
 from compliance.jurisdictions import EVERYWHERE, jurisdiction_names
+from domains import documents
 
 MAX_PASSAGE_CHARS = 1500
 MAX_ID_CHARS = 200
-SUPPORTED_SUFFIXES = {".jsonl": "jsonl", ".md": "markdown", ".markdown": "markdown", ".txt": "text"}
+SUPPORTED_SUFFIXES = {
+    ".jsonl": "jsonl",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".txt": "text",
+    ".html": "html",
+    ".htm": "html",
+    ".pdf": "pdf",
+    ".docx": "docx",
+}
 
 
 class IngestionError(Exception):
@@ -50,8 +61,15 @@ class PassageDraft:
 
     @property
     def embedding_text(self) -> str:
-        # The citation and title carry the vocabulary questions use ("breach notification").
-        return " \n".join(part for part in (self.citation, self.title, self.text) if part)
+        return passage_text(self.citation, self.title, self.text, self.source_id)
+
+
+def passage_text(citation: str, title: str, text: str, source_id: str) -> str:
+    """What the embedding model and BM25 see of a passage. The citation and title carry the
+    vocabulary questions use ("breach notification"); a citation that is only the passage's id
+    (a JSONL passage without one) carries no words worth matching."""
+    parts = [citation if citation != source_id else "", title, text]
+    return " \n".join(part for part in parts if part)
 
 
 def _jurisdictions(path: Path, value: Any, line: int | None, default: list[str]) -> list[str]:
@@ -175,71 +193,144 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "section"
 
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+def _front_matter(path: Path, text: str) -> tuple[dict[str, Any], str]:
+    if not text.startswith("---\n"):
+        return {}, text
+    end = text.find("\n---", 4)
+    if end == -1:
+        return {}, text
+    try:
+        front = yaml.safe_load(text[4:end]) or {}
+    except yaml.YAMLError:
+        raise IngestionError(path, "front matter is not valid YAML", 1) from None
+    if not isinstance(front, dict):
+        raise IngestionError(path, "front matter must be a mapping", 1)
+    return front, text[end + 4 :]
 
 
-def parse_markdown(path: Path, *, jurisdictions: list[str], source: str) -> list[PassageDraft]:
-    """One passage per section (split further when long). The section heading is the citation
-    label; optional YAML front matter may set ``jurisdictions``."""
-    text = _read_text(path)
-    front: dict[str, Any] = {}
-    if text.startswith("---\n"):
-        end = text.find("\n---", 4)
-        if end != -1:
-            try:
-                front = yaml.safe_load(text[4:end]) or {}
-            except yaml.YAMLError:
-                raise IngestionError(path, "front matter is not valid YAML", 1) from None
-            if not isinstance(front, dict):
-                raise IngestionError(path, "front matter must be a mapping", 1)
-            text = text[end + 4 :]
-    codes = _jurisdictions(path, front.get("jurisdictions"), 1, jurisdictions)
+@dataclass(frozen=True)
+class DocumentOptions:
+    """What the command line (or an upload) says about the documents of a batch."""
 
-    sections: list[tuple[list[str], list[str]]] = []  # (heading trail, lines)
-    trail: list[str] = []
-    lines: list[str] = []
-    for line in text.splitlines():
-        heading = _HEADING.match(line)
-        if heading:
-            sections.append((list(trail), lines))
-            level = len(heading.group(1))
-            trail = trail[: level - 1] + [heading.group(2)]
-            lines = []
-        else:
-            lines.append(line)
-    sections.append((list(trail), lines))
+    jurisdictions: list[str]
+    citation_prefix: str = ""
+    effective_date: str = ""
 
+
+def _drafts_from_blocks(
+    path: Path,
+    blocks: list[documents.Block],
+    *,
+    options: DocumentOptions,
+    source: str,
+    jurisdictions: list[str],
+    citation_prefix: str,
+    effective_date: str,
+) -> list[PassageDraft]:
+    units = documents.structure(
+        blocks,
+        prefix=citation_prefix,
+        fallback_unit=documents.unit_from_file_name(path.stem),
+        name=path.stem,
+    )
+    metadata: dict[str, Any] = {"source_file": path.name}
+    if effective_date:
+        metadata["effective_date"] = effective_date
     drafts = []
     used: set[str] = set()
-    for heading_trail, body in sections:
-        paragraphs = _paragraphs("\n".join(body))
-        if not paragraphs:
-            continue
-        citation = heading_trail[-1] if heading_trail else path.stem
-        base_id = f"{path.stem}#{_slug(' '.join(heading_trail) or 'preamble')}"
-        for part, chunk in enumerate(_chunks(paragraphs), start=1):
-            source_id = base_id if part == 1 else f"{base_id}-{part}"
-            while source_id in used:
-                source_id += "-x"
-            used.add(source_id)
-            drafts.append(
-                PassageDraft(
-                    source_id=source_id[:MAX_ID_CHARS],
-                    citation=citation[:200],
-                    title=" > ".join(heading_trail)[:300],
-                    text=chunk,
-                    jurisdictions=codes,
-                    source=source,
-                )
+    for unit in units:
+        source_id = f"{path.stem}#{unit.anchor}"[:MAX_ID_CHARS]
+        while source_id in used:
+            source_id += "-x"
+        used.add(source_id)
+        drafts.append(
+            PassageDraft(
+                source_id=source_id,
+                citation=unit.citation[:200],
+                title=unit.title[:300],
+                text=unit.text,
+                jurisdictions=jurisdictions,
+                source=source,
+                metadata=dict(metadata),
             )
+        )
     if not drafts:
         raise IngestionError(path, "contains no text")
     return drafts
 
 
-def parse_text(path: Path, *, jurisdictions: list[str], source: str) -> list[PassageDraft]:
-    """Paragraphs grouped into passages; cited as '<file name>, part N'."""
-    chunks = _chunks(_paragraphs(_read_text(path)))
+def _effective_date(path: Path, value: Any) -> str:
+    if value in (None, ""):
+        return ""
+    text = str(value)
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise IngestionError(path, f"effective_date {text!r} is not a date (YYYY-MM-DD)")
+    return text
+
+
+def parse_markdown(path: Path, *, options: DocumentOptions, source: str) -> list[PassageDraft]:
+    """Sections by heading; regulatory units (Article N, § N, numbered paragraphs) by their
+    citation. Optional YAML front matter may set ``jurisdictions``, ``citation_prefix`` and
+    ``effective_date``."""
+    front, text = _front_matter(path, _read_text(path))
+    return _drafts_from_blocks(
+        path,
+        documents.read_markdown(text),
+        options=options,
+        source=source,
+        jurisdictions=_jurisdictions(path, front.get("jurisdictions"), 1, options.jurisdictions),
+        citation_prefix=str(front.get("citation_prefix") or options.citation_prefix),
+        effective_date=_effective_date(path, front.get("effective_date") or options.effective_date),
+    )
+
+
+def _parse_binary(reader):
+    def parse(path: Path, *, options: DocumentOptions, source: str) -> list[PassageDraft]:
+        try:
+            blocks = reader(path)
+        except documents.DocumentError as exc:
+            raise IngestionError(path, str(exc)) from None
+        prefix = options.citation_prefix
+        if not prefix and path.suffix.lower() in (".html", ".htm"):
+            prefix = documents.title_abbreviation(documents.html_title(path.read_bytes()))
+        return _drafts_from_blocks(
+            path,
+            blocks,
+            options=options,
+            source=source,
+            jurisdictions=options.jurisdictions,
+            citation_prefix=prefix,
+            effective_date=_effective_date(path, options.effective_date),
+        )
+
+    return parse
+
+
+def _read_html_file(path: Path) -> list[documents.Block]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise documents.DocumentError(f"cannot be read ({exc.strerror})") from None
+    return documents.read_html(data)
+
+
+def parse_text(path: Path, *, options: DocumentOptions, source: str) -> list[PassageDraft]:
+    """Regulatory units where the text has them (lines like 'Article 5', '§ 164.404'), else
+    paragraphs grouped into passages cited as '<file name>, part N'."""
+    text = _read_text(path)
+    blocks = documents.read_text(text)
+    if any(block.level for block in blocks) or documents.unit_from_file_name(path.stem):
+        return _drafts_from_blocks(
+            path,
+            blocks,
+            options=options,
+            source=source,
+            jurisdictions=options.jurisdictions,
+            citation_prefix=options.citation_prefix,
+            effective_date=_effective_date(path, options.effective_date),
+        )
+    jurisdictions = options.jurisdictions
+    chunks = _chunks(_paragraphs(text))
     if not chunks:
         raise IngestionError(path, "contains no text")
     return [
@@ -255,11 +346,27 @@ def parse_text(path: Path, *, jurisdictions: list[str], source: str) -> list[Pas
     ]
 
 
-PARSERS = {"jsonl": parse_jsonl, "markdown": parse_markdown, "text": parse_text}
+def _parse_jsonl(path: Path, *, options: DocumentOptions, source: str) -> list[PassageDraft]:
+    return parse_jsonl(path, jurisdictions=options.jurisdictions, source=source)
+
+
+PARSERS = {
+    "jsonl": _parse_jsonl,
+    "markdown": parse_markdown,
+    "text": parse_text,
+    "html": _parse_binary(_read_html_file),
+    "pdf": _parse_binary(documents.read_pdf),
+    "docx": _parse_binary(documents.read_docx),
+}
 
 
 def parse_file(
-    path: Path, *, jurisdictions: list[str], source: str | None = None
+    path: Path,
+    *,
+    jurisdictions: list[str],
+    source: str | None = None,
+    citation_prefix: str = "",
+    effective_date: str = "",
 ) -> list[PassageDraft]:
     kind = SUPPORTED_SUFFIXES.get(path.suffix.lower())
     if kind is None:
@@ -269,4 +376,7 @@ def parse_file(
         )
     if not path.is_file():
         raise IngestionError(path, "is not a file")
-    return PARSERS[kind](path, jurisdictions=jurisdictions, source=source or path.name)
+    options = DocumentOptions(
+        jurisdictions=jurisdictions, citation_prefix=citation_prefix, effective_date=effective_date
+    )
+    return PARSERS[kind](path, options=options, source=source or path.name)

@@ -28,6 +28,16 @@ class Command(BaseCommand):
             help="jurisdiction the documents apply to (repeatable; default: every jurisdiction "
             "of the domain); JSONL metadata and Markdown front matter override it",
         )
+        parser.add_argument(
+            "--citation-prefix",
+            default="",
+            help="the instrument the documents belong to, e.g. '45 CFR' or 'GDPR', so passages "
+            "are cited '45 CFR 164.404(b)' (HTML titles ending in '(GDPR)' and Markdown front "
+            "matter set it too)",
+        )
+        parser.add_argument(
+            "--effective-date", default="", help="date the text took effect, YYYY-MM-DD"
+        )
         parser.add_argument("paths", nargs="+", help="files or directories")
 
     def handle(self, *args, **options) -> None:
@@ -49,7 +59,12 @@ class Command(BaseCommand):
         failures: list[str] = []
         for path in tqdm(files, desc="Parsing", unit="file", disable=options["verbosity"] == 0):
             try:
-                drafts += parse_file(path, jurisdictions=jurisdictions)
+                drafts += parse_file(
+                    path,
+                    jurisdictions=jurisdictions,
+                    citation_prefix=options["citation_prefix"],
+                    effective_date=options["effective_date"],
+                )
             except IngestionError as exc:
                 # A broken file is reported and skipped whole; the rest of the batch goes on.
                 failures.append(str(exc))
