@@ -9,7 +9,8 @@ from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import NotFound
-from rest_framework.permissions import AllowAny
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,9 +25,13 @@ from assistant.selectors import (
     policy_explain,
 )
 from assistant.services import PolicyRefused, QueueUnavailable, inquiry_submit
+from compliance.jurisdictions import EVERYWHERE, jurisdiction_names
 from compliance.models import AuditEvent
 from compliance.policy import policies
 from compliance.services import audit_event_record
+from domains.ingestion import IngestionError
+from domains.models import DocumentUpload, Domain
+from domains.services import upload_submit
 
 
 def inquiry_url(request: Request, inquiry: Inquiry) -> str:
@@ -249,3 +254,71 @@ class HealthApi(APIView):
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
             )
         return Response({"status": "ok", "database": connection.vendor})
+
+
+class DocumentUploadApi(APIView):
+    """Administrators add a document to a domain's corpus; a worker ingests it."""
+
+    permission_classes = [IsAdminUser]
+    parser_classes = [MultiPartParser]
+
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField()
+        jurisdictions = serializers.ListField(child=serializers.CharField(), required=False)
+        citation_prefix = serializers.CharField(required=False, allow_blank=True, max_length=80)
+        effective_date = serializers.DateField(required=False, allow_null=True)
+
+        def validate_file(self, value):
+            limit = settings.DOCUMENT_UPLOAD_MAX_BYTES
+            if value.size > limit:
+                raise serializers.ValidationError(f"The file is larger than {limit} bytes.")
+            return value
+
+        def validate_jurisdictions(self, value):
+            unknown = [c for c in value if c != EVERYWHERE and c not in jurisdiction_names()]
+            if unknown:
+                raise serializers.ValidationError(f"Unknown jurisdictions: {', '.join(unknown)}.")
+            return value
+
+    def post(self, request: Request, slug: str) -> Response:
+        domain = Domain.objects.filter(slug=slug).first()
+        if domain is None:
+            raise NotFound(f"No domain {slug!r}.")
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            upload = upload_submit(
+                domain=domain,
+                file=data["file"],
+                name=data["file"].name,
+                jurisdictions=data.get("jurisdictions") or [],
+                citation_prefix=data.get("citation_prefix", ""),
+                effective_date=data.get("effective_date"),
+                actor=request.user,
+            )
+        except IngestionError as exc:
+            raise serializers.ValidationError({"file": [str(exc)]}) from None
+        return Response(_upload_body(upload, request), status=status.HTTP_202_ACCEPTED)
+
+
+class DocumentUploadDetailApi(APIView):
+    permission_classes = [IsAdminUser]
+
+    def get(self, request: Request, token) -> Response:
+        upload = DocumentUpload.objects.select_related("domain").filter(token=token).first()
+        if upload is None:
+            raise NotFound("No such upload.")
+        return Response(_upload_body(upload, request))
+
+
+def _upload_body(upload: DocumentUpload, request: Request) -> dict[str, Any]:
+    return {
+        "id": str(upload.token),
+        "domain": upload.domain.slug,
+        "file": upload.file.name.rsplit("/", 1)[-1],
+        "status": upload.status,
+        "result": upload.result,
+        "error": upload.error,
+        "url": request.build_absolute_uri(reverse("api:document-detail", args=[upload.token])),
+    }

@@ -84,6 +84,9 @@ DEBUG = env_bool("DEBUG", True)
 VAR_DIR = Path(env_str("ASSISTANT_VAR_DIR", str(BASE_DIR / "var")))
 MODEL_CACHE_DIR = Path(env_str("ASSISTANT_MODEL_DIR", str(VAR_DIR / "models")))
 INDEX_DIR = Path(env_str("ASSISTANT_INDEX_DIR", str(VAR_DIR / "indexes")))
+# Uploaded documents wait here for a worker to ingest them; never served over HTTP.
+MEDIA_ROOT = Path(env_str("ASSISTANT_UPLOAD_DIR", str(VAR_DIR / "media")))
+DOCUMENT_UPLOAD_MAX_BYTES = env_int("DOCUMENT_UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
 SECRETS_DIR = VAR_DIR / "secrets"
 
 

@@ -5,7 +5,8 @@ from django.db import transaction
 
 from compliance.models import AuditEvent
 from compliance.services import audit_event_record
-from domains.models import Domain, Passage
+from domains.models import DocumentUpload, Domain, Passage
+from domains.services import enqueue_upload
 
 
 @admin.register(Domain)
@@ -48,3 +49,33 @@ class PassageAdmin(admin.ModelAdmin):
     list_filter = ("domain",)
     search_fields = ("source_id", "citation", "text")
     exclude = ("embedding",)
+
+
+@admin.register(DocumentUpload)
+class DocumentUploadAdmin(admin.ModelAdmin):
+    """Upload a document; a worker ingests it and the row shows the outcome."""
+
+    list_display = ("file", "domain", "status", "created_at", "finished_at")
+    list_filter = ("status", "domain")
+    fields = (
+        "domain",
+        "file",
+        "jurisdictions",
+        "citation_prefix",
+        "effective_date",
+        "status",
+        "result",
+        "error",
+        "uploaded_by",
+        "created_at",
+        "finished_at",
+    )
+    readonly_fields = ("status", "result", "error", "uploaded_by", "created_at", "finished_at")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change) -> None:
+        obj.uploaded_by = request.user
+        super().save_model(request, obj, form, change)
+        transaction.on_commit(lambda: enqueue_upload(obj.pk))

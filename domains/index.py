@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import faiss
@@ -27,6 +27,17 @@ class LoadedIndex:
     index: faiss.Index
     # passage id -> jurisdictions, to restrict a search to the passages that apply
     jurisdictions: dict[int, list[str]]
+    _selectors: dict[str, tuple[int, faiss.IDSelector]] = field(default_factory=dict)
+
+    def selector(self, jurisdiction: str) -> tuple[int, faiss.IDSelector]:
+        """How many passages apply to ``jurisdiction`` and a selector of them, made once."""
+        if jurisdiction not in self._selectors:
+            allowed = np.array(
+                [pk for pk, codes in self.jurisdictions.items() if applies_to(codes, jurisdiction)],
+                dtype=np.int64,
+            )
+            self._selectors[jurisdiction] = (len(allowed), faiss.IDSelectorBatch(allowed))
+        return self._selectors[jurisdiction]
 
 
 _lock = threading.Lock()
@@ -37,13 +48,26 @@ def index_path(domain: Domain) -> Path:
     return Path(settings.INDEX_DIR) / domain.slug / f"{domain.index_revision}.faiss"
 
 
+# Exact search is a few milliseconds up to this size and never misses a passage; above it, an
+# HNSW graph keeps queries fast at a small cost in recall.
+FLAT_LIMIT = 200_000
+
+
+def _inner_index(dimension: int, count: int) -> faiss.Index:
+    if count <= FLAT_LIMIT:
+        return faiss.IndexFlatIP(dimension)
+    graph = faiss.IndexHNSWFlat(dimension, 32, faiss.METRIC_INNER_PRODUCT)
+    graph.hnsw.efSearch = 128
+    return graph
+
+
 def build(domain: Domain) -> faiss.Index:
     rows = list(Passage.objects.filter(domain=domain).values_list("id", "embedding"))
     dimension = 0
     if rows:
         vectors = np.vstack([np.frombuffer(bytes(blob), dtype=np.float32) for _, blob in rows])
         dimension = vectors.shape[1]
-    index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension or 1))
+    index = faiss.IndexIDMap2(_inner_index(dimension or 1, len(rows)))
     if rows:
         index.add_with_ids(vectors, np.array([pk for pk, _ in rows], dtype=np.int64))
     return index
@@ -87,17 +111,34 @@ def load(domain: Domain) -> LoadedIndex:
 
 
 def search(
-    domain: Domain, vector: np.ndarray, *, jurisdiction: str, k: int
+    domain: Domain, vector: np.ndarray, *, jurisdiction: str | None, k: int
 ) -> list[tuple[int, float]]:
-    """Passage ids and cosine scores, best first, among passages that apply to ``jurisdiction``."""
+    """Passage ids and cosine scores, best first, among passages that apply to ``jurisdiction``
+    (``None``: every passage)."""
     loaded = load(domain)
-    allowed = [pk for pk, codes in loaded.jurisdictions.items() if applies_to(codes, jurisdiction)]
-    if not allowed or loaded.index.ntotal == 0:
+    if loaded.index.ntotal == 0:
         return []
-    selector = faiss.IDSelectorBatch(np.array(allowed, dtype=np.int64))
-    scores, ids = loaded.index.search(
-        vector.reshape(1, -1), min(k, len(allowed)), params=faiss.SearchParameters(sel=selector)
-    )
+    if jurisdiction is None:
+        count, params = loaded.index.ntotal, None
+    else:
+        count, selector = loaded.selector(jurisdiction)
+        if not count:
+            return []
+        params = faiss.SearchParameters(sel=selector)
+    scores, ids = loaded.index.search(vector.reshape(1, -1), min(k, count), params=params)
     return [
         (int(pk), float(score)) for pk, score in zip(ids[0], scores[0], strict=True) if pk != -1
     ]
+
+
+def similarities(domain: Domain, vector: np.ndarray, ids: list[int]) -> dict[int, float]:
+    """Cosine similarity of ``vector`` with the given passages (found by another retriever)."""
+    loaded = load(domain)
+    found = {}
+    for pk in ids:
+        try:
+            stored = loaded.index.reconstruct(int(pk))
+        except RuntimeError:  # not in this revision of the index
+            continue
+        found[pk] = float(np.dot(stored, vector))
+    return found

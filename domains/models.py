@@ -1,6 +1,12 @@
 from __future__ import annotations
 
+import uuid
+
+from django.conf import settings
+from django.core.validators import FileExtensionValidator
 from django.db import models
+
+from domains.ingestion import SUPPORTED_SUFFIXES
 
 
 class Domain(models.Model):
@@ -63,3 +69,65 @@ class Passage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.domain.slug}:{self.source_id}"
+
+
+class EmbeddingProfile(models.Model):
+    """A version of a domain's embedding model made by ``embeddings_finetune``. The active one
+    is the domain's ``embedding_model``; a domain sync keeps it while the domain's definition
+    still names the model it was trained from."""
+
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="embedding_profiles")
+    version = models.PositiveIntegerField()
+    model = models.CharField(max_length=500)
+    base_model = models.CharField(max_length=500)
+    details = models.JSONField(default=dict)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["domain", "version"], name="embedding_profile_version")
+        ]
+        ordering = ["domain", "version"]
+
+    def __str__(self) -> str:
+        return f"{self.domain.slug} embeddings v{self.version}"
+
+
+def _upload_path(instance: DocumentUpload, filename: str) -> str:
+    return f"uploads/{instance.domain.slug}/{instance.token}/{filename}"
+
+
+class DocumentUpload(models.Model):
+    """A document sent through the API or the admin, ingested by a worker."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Ingested"
+        FAILED = "failed", "Failed"
+
+    token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="uploads")
+    file = models.FileField(
+        upload_to=_upload_path,
+        max_length=500,
+        validators=[FileExtensionValidator([s.lstrip(".") for s in SUPPORTED_SUFFIXES])],
+    )
+    jurisdictions = models.JSONField(default=list, blank=True)
+    citation_prefix = models.CharField(max_length=80, blank=True)
+    effective_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.file.name} ({self.status})"

@@ -23,13 +23,17 @@ def passages_retrieve(*, domain: Domain, jurisdiction: str, query: str) -> list[
     """The domain's best passages for ``query`` that apply to ``jurisdiction``, best first,
     above the domain's minimum similarity."""
     # Imported here: the web process never retrieves and need not load faiss or torch.
-    from domains import index
-    from domains.embeddings import embed
+    from domains import retrieval
 
     settings = domain.retrieval
-    vector = embed([query], model=domain.embedding_model)[0]
-    hits = index.search(domain, vector, jurisdiction=jurisdiction, k=settings.get("top_k", 4))
-    hits = [(pk, score) for pk, score in hits if score >= settings.get("min_score", 0.0)]
+    hits = retrieval.search(domain, query, jurisdiction=jurisdiction, k=settings.get("top_k", 4))
+    # Fusion ranks; the threshold on the query's similarity to each passage still decides
+    # whether a passage is relevant enough to ground an answer.
+    hits = [
+        (hit.passage_id, hit.similarity)
+        for hit in hits
+        if hit.similarity >= settings.get("min_score", 0.0)
+    ]
     passages = Passage.objects.in_bulk([pk for pk, _ in hits])
     return [
         RetrievedPassage(

@@ -3,18 +3,26 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils import timezone
 
 from compliance.models import AuditEvent
 from compliance.services import audit_event_record
-from domains import index
+from domains import index, lexical
 from domains.catalog import DomainDefinition
 from domains.embeddings import embed
-from domains.ingestion import PassageDraft, parse_file
-from domains.models import Domain, Passage
+from domains.ingestion import (
+    EVERYWHERE,
+    SUPPORTED_SUFFIXES,
+    IngestionError,
+    PassageDraft,
+    parse_file,
+)
+from domains.models import DocumentUpload, Domain, Passage
 
 
 @dataclass(frozen=True)
@@ -109,8 +117,9 @@ def corpus_ingest(
                     "embedding_model": domain.embedding_model,
                 },
             )
-    # Build the index file now, so the first question does not wait for it.
+    # Build the index files now, so the first question does not wait for them.
     index.load(domain)
+    lexical.load(domain)
     return result
 
 
@@ -157,7 +166,11 @@ def domain_sync(
         domain.system_prompt = definition.system_prompt
         domain.model_backends = definition.models
         domain.retrieval = definition.retrieval
-        domain.embedding_model = definition.embedding_model
+        tuned = domain.embedding_profiles.filter(
+            active=True, base_model=definition.embedding_model
+        ).last()
+        # A fine-tuned version of the definition's model stays in use (embeddings_finetune).
+        domain.embedding_model = tuned.model if tuned else definition.embedding_model
         domain.definition_sha256 = definition.sha256
         domain.is_active = True
         domain.save()
@@ -188,3 +201,75 @@ def domains_sync(
     progress: bool = False,
 ) -> list[tuple[Domain, IngestResult]]:
     return [domain_sync(definition=d, actor=actor, progress=progress) for d in definitions]
+
+
+def upload_submit(
+    *,
+    domain: Domain,
+    file,
+    name: str,
+    jurisdictions: list[str],
+    citation_prefix: str,
+    effective_date,
+    actor: AbstractBaseUser | None,
+) -> DocumentUpload:
+    """Store an uploaded document and queue it for ingestion (after the commit)."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise IngestionError(
+            Path(name),
+            f"unsupported file type {suffix!r} (supported: {', '.join(SUPPORTED_SUFFIXES)})",
+        )
+    with transaction.atomic():
+        upload = DocumentUpload(
+            domain=domain,
+            jurisdictions=jurisdictions,
+            citation_prefix=citation_prefix,
+            effective_date=effective_date,
+            uploaded_by=actor if actor is not None and actor.is_authenticated else None,
+        )
+        upload.file.save(Path(name).name, file, save=False)
+        upload.save()
+        transaction.on_commit(lambda: enqueue_upload(upload.pk))
+    return upload
+
+
+def enqueue_upload(upload_id: int) -> None:
+    from domains.tasks import document_ingest
+
+    document_ingest.delay(upload_id)
+
+
+def upload_ingest(*, upload_id: int) -> DocumentUpload | None:
+    """Parse and ingest one upload; a bad document ends ``failed`` with the reason."""
+    claimed = DocumentUpload.objects.filter(
+        pk=upload_id, status__in=[DocumentUpload.Status.QUEUED, DocumentUpload.Status.RUNNING]
+    ).update(status=DocumentUpload.Status.RUNNING)
+    if not claimed:
+        return None  # already done: a redelivered message
+    upload = DocumentUpload.objects.select_related("domain", "uploaded_by").get(pk=upload_id)
+    path = Path(upload.file.path)
+    try:
+        drafts = parse_file(
+            path,
+            jurisdictions=upload.jurisdictions or [EVERYWHERE],
+            source=path.name,
+            citation_prefix=upload.citation_prefix,
+            effective_date=upload.effective_date.isoformat() if upload.effective_date else "",
+        )
+        result = corpus_ingest(domain=upload.domain, drafts=drafts, actor=upload.uploaded_by)
+    except IngestionError as exc:
+        upload.status = DocumentUpload.Status.FAILED
+        upload.error = str(exc).replace(str(path), path.name)
+    else:
+        upload.status = DocumentUpload.Status.DONE
+        upload.result = {
+            "added": result.added,
+            "updated": result.updated,
+            "unchanged": result.unchanged,
+            "removed": result.removed,
+            "passages": len(drafts),
+        }
+    upload.finished_at = timezone.now()
+    upload.save(update_fields=["status", "error", "result", "finished_at"])
+    return upload

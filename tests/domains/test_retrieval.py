@@ -1,63 +1,302 @@
+"""Hybrid retrieval, the retrieve command's contract, the benchmark and fine-tuning."""
+
 from __future__ import annotations
 
-import pytest
+import io
+import json
 
-from domains import index
-from domains.ingestion import PassageDraft
-from domains.selectors import passages_retrieve
+import pytest
+from django.core.management import CommandError, call_command
+
+from compliance.models import AuditEvent
+from domains import lexical, retrieval
+from domains.ingestion import parse_file
+from domains.models import Domain, EmbeddingProfile, Passage
 from domains.services import corpus_ingest
 
-BREACH_QUESTION = (
-    "How long does a covered entity have to notify individuals of a breach of unsecured PHI?"
+pytestmark = pytest.mark.django_db
+
+PASSAGES = [
+    (
+        "exit-1",
+        "A PFP Operator offering an exit facility must disclose historical financing proposals.",
+        ["AE-ADGM"],
+    ),
+    (
+        "ispv-1",
+        "An Insurer may transfer risk to an ISPV only with the Regulator's approval.",
+        ["AE-ADGM"],
+    ),
+    (
+        "breach-eu",
+        "A controller notifies the supervisory authority of a personal data breach within 72 hours.",
+        ["EU"],
+    ),
+    (
+        "breach-us",
+        "A covered entity notifies affected individuals of a breach within 60 calendar days.",
+        ["US"],
+    ),
+    ("records", "Firms keep records of transactions for at least six years.", ["*"]),
+    (
+        "kyc",
+        "Customer due diligence identifies the beneficial owner of a corporate customer.",
+        ["*"],
+    ),
+]
+
+
+@pytest.fixture
+def corpus_file(tmp_path):
+    path = tmp_path / "corpus.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps({"id": pid, "text": text, "metadata": {"jurisdictions": codes}}) + "\n"
+            for pid, text, codes in PASSAGES
+        )
+    )
+    return path
+
+
+@pytest.fixture
+def domain(corpus_file, memoized_embeddings):
+    domain = Domain.objects.create(
+        slug="regs",
+        name="Regulations",
+        jurisdictions=["US", "EU", "AE-ADGM"],
+        embedding_model="all-MiniLM-L6-v2",
+        retrieval={"top_k": 3, "min_score": 0.0},
+    )
+    corpus_ingest(domain=domain, drafts=parse_file(corpus_file, jurisdictions=["*"]), actor=None)
+    domain.refresh_from_db()
+    return domain
+
+
+def source_ids(domain, hits):
+    ids = dict(Passage.objects.filter(domain=domain).values_list("id", "source_id"))
+    return [ids[hit.passage_id] for hit in hits]
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
+def test_each_mode_finds_the_passage_that_answers(domain, mode):
+    hits = retrieval.search(
+        domain, "What must an exit facility operator disclose?", jurisdiction=None, k=3, mode=mode
+    )
+    assert source_ids(domain, hits)[0] == "exit-1"
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
+def test_jurisdiction_filtering_applies_to_every_retriever(domain, mode):
+    question = "How quickly must a data breach be notified?"
+    us = source_ids(domain, retrieval.search(domain, question, jurisdiction="US", k=6, mode=mode))
+    eu = source_ids(domain, retrieval.search(domain, question, jurisdiction="EU", k=6, mode=mode))
+    assert "breach-us" in us and "breach-eu" not in us
+    assert "breach-eu" in eu and "breach-us" not in eu
+    assert not {"exit-1", "ispv-1"} & set(us)
+
+
+def test_rare_terms_are_found_by_the_lexical_side_of_hybrid(domain):
+    hits = retrieval.search(domain, "ISPV", jurisdiction="AE-ADGM", k=2, mode="hybrid")
+    assert source_ids(domain, hits)[0] == "ispv-1"
+    assert hits[0].similarity > 0  # the dense similarity is filled in for the threshold
+
+
+def test_a_loaded_index_notices_a_new_revision(domain, tmp_path):
+    assert (
+        retrieval.search(domain, "whistleblowing hotline", jurisdiction=None, k=1, mode="lexical")
+        == []
+    )
+    extra = tmp_path / "extra.jsonl"
+    extra.write_text(
+        json.dumps(
+            {"id": "hotline", "text": "Staff may report concerns to the whistleblowing hotline."}
+        )
+        + "\n"
+    )
+    corpus_ingest(domain=domain, drafts=parse_file(extra, jurisdictions=["*"]), actor=None)
+    domain.refresh_from_db()
+    for mode in ("lexical", "dense", "hybrid"):
+        hits = retrieval.search(domain, "whistleblowing hotline", jurisdiction=None, k=1, mode=mode)
+        assert source_ids(domain, hits) == ["hotline"]
+    assert lexical.load(domain).revision == domain.index_revision
+
+
+def test_the_lexical_index_is_persisted_and_reloaded(domain):
+    directory = lexical.index_dir(domain)
+    assert (directory / "passage_ids.npy").exists()
+    lexical._loaded.clear()  # a fresh worker process
+    hits = lexical.search(domain, "beneficial owner", jurisdiction=None, k=1)
+    assert hits and Passage.objects.get(pk=hits[0][0]).source_id == "kyc"
+
+
+def test_retrieve_command_contract(domain, tmp_path):
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text(
+        json.dumps({"id": "q1", "text": "exit facility disclosures"})
+        + "\n"
+        + json.dumps({"id": 7, "text": "records retention period"})
+        + "\n"
+    )
+    output = tmp_path / "results.jsonl"
+    call_command(
+        "retrieve",
+        "--domain",
+        "regs",
+        "--queries",
+        str(queries),
+        "--k",
+        "2",
+        "--output",
+        str(output),
+        verbosity=0,
+    )
+    rows = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [row["id"] for row in rows] == ["q1", 7]
+    assert rows[0]["results"][0]["id"] == "exit-1"
+    assert rows[1]["results"][0]["id"] == "records"
+    assert all(len(row["results"]) == 2 for row in rows)
+    assert all(isinstance(r["score"], float) for row in rows for r in row["results"])
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"id": "q1"}\n', "queries.jsonl:1: 'text' must be a non-empty string"),
+        ('{"id": "q1", "text": "ok"}\n{oops\n', "queries.jsonl:2: invalid JSON"),
+        ("", "queries.jsonl: contains no queries"),
+    ],
 )
+def test_retrieve_command_names_bad_input(domain, tmp_path, content, message):
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text(content)
+    with pytest.raises(CommandError, match=message):
+        call_command(
+            "retrieve",
+            "--domain",
+            "regs",
+            "--queries",
+            str(queries),
+            "--output",
+            str(tmp_path / "o.jsonl"),
+        )
+    with pytest.raises(CommandError, match="unknown domain 'nope'"):
+        call_command(
+            "retrieve",
+            "--domain",
+            "nope",
+            "--queries",
+            str(queries),
+            "--output",
+            str(tmp_path / "o.jsonl"),
+        )
 
 
-@pytest.mark.django_db
-def test_breach_question_retrieves_the_60_day_rule(catalog_domains):
-    passages = passages_retrieve(
-        domain=catalog_domains["healthcare"], jurisdiction="US", query=BREACH_QUESTION
+def judged_questions(tmp_path):
+    path = tmp_path / "questions.jsonl"
+    rows = [
+        {
+            "id": "a",
+            "text": "What must an exit facility operator disclose?",
+            "relevant": ["exit-1"],
+        },
+        {"id": "b", "text": "Can an insurer transfer risk to an ISPV?", "relevant": ["ispv-1"]},
+        {
+            "id": "c",
+            "text": "Who must be identified in customer due diligence?",
+            "relevant": ["kyc"],
+        },
+        {
+            "id": "d",
+            "text": "How long are transaction records kept?",
+            "relevant": ["records", "kyc"],
+        },
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_the_benchmark_reports_all_three_retrievers(corpus_file, tmp_path, memoized_embeddings):
+    out = io.StringIO()
+    summary = tmp_path / "figures.json"
+    call_command(
+        "retrieval_benchmark",
+        "--corpus",
+        str(corpus_file),
+        "--questions",
+        str(judged_questions(tmp_path)),
+        "--output",
+        str(summary),
+        stdout=out,
+        verbosity=0,
     )
-    assert "hc-hipaa-164-404-b" in [p.source_id for p in passages]
-    assert passages == sorted(passages, key=lambda p: -p.score)
+    text = out.getvalue()
+    assert "4 questions, 6 passages, k=10" in text
+    for label in (
+        "BM25 (bm25s)",
+        "dense (faiss, all-MiniLM-L6-v2)",
+        "hybrid (RRF of both)",
+        "hybrid / BM25: recall x",
+    ):
+        assert label in text
+    figures = json.loads(summary.read_text())
+    assert set(figures) == {"lexical", "dense", "hybrid"}
+    # Six passages and k=10: dense retrieval ranks them all; BM25 only those sharing a word.
+    assert figures["dense"]["recall"] == figures["hybrid"]["recall"] == 1.0
+    assert figures["lexical"]["recall"] == 0.875  # question d shares no word with "kyc"
+    assert all(0 < row["map"] <= 1 and row["p95_ms"] > 0 for row in figures.values())
+    assert not Domain.objects.get(slug="benchmark").is_active
 
 
-@pytest.mark.django_db
-def test_retrieval_only_returns_passages_of_the_requested_jurisdiction(catalog_domains):
-    healthcare = catalog_domains["healthcare"]
-    eu = passages_retrieve(domain=healthcare, jurisdiction="EU", query=BREACH_QUESTION)
-    assert eu, "GDPR breach passages should match"
-    assert not any(p.source_id.startswith(("hc-hipaa", "hc-ca")) for p in eu)
-    california = passages_retrieve(
-        domain=healthcare,
-        jurisdiction="US-CA",
-        query="report unauthorized access to medical information in California",
+@pytest.mark.slow
+def test_finetuning_makes_a_new_embedding_profile_and_reembeds(domain, tmp_path, settings):
+    settings.MODEL_CACHE_DIR = tmp_path / "models"
+    out = io.StringIO()
+    call_command(
+        "embeddings_finetune",
+        "--domain",
+        "regs",
+        "--questions",
+        str(judged_questions(tmp_path)),
+        "--batch-size",
+        "2",
+        "--max-seq-length",
+        "48",
+        stdout=out,
+        verbosity=0,
     )
-    assert any(p.source_id == "hc-ca-hsc-1280-15" for p in california)
+    domain.refresh_from_db()
+    profile = EmbeddingProfile.objects.get(domain=domain)
+    assert profile.version == 1 and profile.active
+    assert profile.base_model == "all-MiniLM-L6-v2"
+    assert (
+        domain.embedding_model
+        == profile.model
+        == str(tmp_path / "models" / "embeddings" / "regs-v1")
+    )
+    assert profile.details["examples"] == 5 and profile.details["hard_negatives"]
+    assert set(Passage.objects.filter(domain=domain).values_list("embedding_model", flat=True)) == {
+        profile.model
+    }
+    assert "re-embedded 6 passages" in out.getvalue()
+    event = AuditEvent.objects.filter(event_type="domain.changed", domain="regs").last()
+    assert event.details["change"] == "embedding_profile" and event.details["version"] == 1
+    hits = retrieval.search(domain, "exit facility disclosures", jurisdiction=None, k=1)
+    assert source_ids(domain, hits) == ["exit-1"]
 
 
-@pytest.mark.django_db
-def test_workers_pick_up_a_new_index_revision(catalog_domains):
-    legal = catalog_domains["legal"]
-    first = index.load(legal)
-    corpus_ingest(
-        domain=legal,
-        drafts=[
-            PassageDraft(
-                "zz-new",
-                "Firm Policy 9",
-                "Shred paper files after scanning them.",
-                ["*"],
-                "firm.txt",
-            )
-        ],
-        actor=None,
+def test_large_corpora_get_an_hnsw_index_that_still_filters_by_jurisdiction(monkeypatch, domain):
+    import faiss
+
+    from domains import index
+
+    monkeypatch.setattr(index, "FLAT_LIMIT", 3)
+    index._loaded.clear()
+    for path in index.index_path(domain).parent.glob("*.faiss"):
+        path.unlink()
+    loaded = index.load(domain)
+    assert isinstance(faiss.downcast_index(loaded.index.index), faiss.IndexHNSWFlat)
+    hits = retrieval.search(
+        domain, "personal data breach notification", jurisdiction="EU", k=3, mode="dense"
     )
-    legal.refresh_from_db()
-    second = index.load(legal)
-    assert second is not first
-    assert second.index.ntotal == first.index.ntotal + 1
-    assert index.index_path(legal).exists()
-    hits = passages_retrieve(
-        domain=legal, jurisdiction="UK", query="shred paper files after scanning"
-    )
-    assert hits[0].source_id == "zz-new"
+    assert "breach-us" not in source_ids(domain, hits)
+    assert source_ids(domain, hits)[0] == "breach-eu"

@@ -1,0 +1,80 @@
+"""Retrieval metrics, by the conventions in the data README: Recall@k, MAP@k with denominator
+min(#relevant, k) and nDCG@k, a relevant item counted once however many passages share its
+relevance key."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class QuestionsError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class JudgedQuestion:
+    id: str
+    text: str
+    relevant: frozenset[str]
+
+
+def read_judged(path: Path) -> list[JudgedQuestion]:
+    """``{"id", "text", "relevant": [keys]}`` per line; errors name the file and line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise QuestionsError(f"{path}: cannot be read ({exc})") from None
+    questions = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise QuestionsError(f"{path}:{number}: invalid JSON ({exc.msg})") from None
+        relevant = record.get("relevant") if isinstance(record, dict) else None
+        text = record.get("text") if isinstance(record, dict) else None
+        if not isinstance(text, str) or not text.strip() or "id" not in record:
+            raise QuestionsError(f"{path}:{number}: needs 'id' and a non-empty 'text'")
+        if not isinstance(relevant, list) or not relevant:
+            raise QuestionsError(f"{path}:{number}: 'relevant' must be a non-empty list")
+        questions.append(JudgedQuestion(str(record["id"]), text, frozenset(map(str, relevant))))
+    if not questions:
+        raise QuestionsError(f"{path}: contains no questions")
+    return questions
+
+
+def scores(ranked_keys: list[str], relevant: frozenset[str], k: int = 10) -> dict[str, float]:
+    seen: set[str] = set()
+    hits = []
+    for key in ranked_keys[:k]:
+        hit = key in relevant and key not in seen
+        if hit:
+            seen.add(key)
+        hits.append(hit)
+    found = 0
+    precision_sum = 0.0
+    for position, hit in enumerate(hits, start=1):
+        if hit:
+            found += 1
+            precision_sum += found / position
+    ideal = min(len(relevant), k)
+    dcg = sum(1 / math.log2(position + 1) for position, hit in enumerate(hits, start=1) if hit)
+    idcg = sum(1 / math.log2(position + 1) for position in range(1, ideal + 1))
+    return {
+        "recall": len(seen) / len(relevant),
+        "map": precision_sum / ideal,
+        "ndcg": dcg / idcg,
+    }
+
+
+def mean(rows: list[dict[str, float]]) -> dict[str, float]:
+    return {name: sum(row[name] for row in rows) / len(rows) for name in rows[0]}
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)]

@@ -1,0 +1,142 @@
+"""The lexical (BM25) index of a domain's passages, beside the faiss index.
+
+Regulatory questions often share rare words with the rule that answers them ("exit facility",
+"ISPV"), which BM25 ranks well and a small embedding model does not; the two are fused in
+``domains.retrieval``. Like the faiss index, the file is a cache keyed by the domain's
+``index_revision``: a worker loads it once and reloads it when the revision changes.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+from django.conf import settings
+
+from compliance.jurisdictions import applies_to
+from domains.ingestion import passage_text
+from domains.models import Domain, Passage
+
+_stemmer = Stemmer.Stemmer("english")
+
+
+def tokenize(texts: list[str]) -> list[list[str]]:
+    return bm25s.tokenize(
+        texts, stopwords="en", stemmer=_stemmer, return_ids=False, show_progress=False
+    )
+
+
+@dataclass
+class LoadedLexical:
+    revision: str
+    model: bm25s.BM25 | None
+    ids: np.ndarray  # passage pk by BM25 document position
+    jurisdictions: list[list[str]]
+    _masks: dict[str | None, np.ndarray] = field(default_factory=dict)
+
+    def mask(self, jurisdiction: str | None) -> np.ndarray:
+        """1 for the passages that apply to ``jurisdiction``, computed once per jurisdiction."""
+        if jurisdiction not in self._masks:
+            self._masks[jurisdiction] = np.array(
+                [jurisdiction is None or applies_to(c, jurisdiction) for c in self.jurisdictions],
+                dtype=np.float32,
+            )
+        return self._masks[jurisdiction]
+
+
+_lock = threading.Lock()
+_loaded: dict[str, LoadedLexical] = {}
+
+
+def index_dir(domain: Domain) -> Path:
+    return Path(settings.INDEX_DIR) / domain.slug / f"{domain.index_revision}.bm25"
+
+
+def build(domain: Domain) -> LoadedLexical:
+    rows = list(
+        Passage.objects.filter(domain=domain)
+        .order_by("id")
+        .values_list("id", "citation", "title", "text", "source_id", "jurisdictions")
+    )
+    ids = np.array([row[0] for row in rows], dtype=np.int64)
+    jurisdictions = [row[5] for row in rows]
+    if not rows:
+        return LoadedLexical(domain.index_revision, None, ids, jurisdictions)
+    model = bm25s.BM25()
+    model.index(tokenize([passage_text(*row[1:5]) for row in rows]), show_progress=False)
+    return LoadedLexical(domain.index_revision, model, ids, jurisdictions)
+
+
+def _write(domain: Domain, loaded: LoadedLexical) -> None:
+    target = index_dir(domain)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Written to a temporary directory and renamed: a reader never sees half an index.
+    temporary = Path(tempfile.mkdtemp(dir=target.parent, suffix=".tmp"))
+    assert loaded.model is not None
+    loaded.model.save(str(temporary), show_progress=False)
+    np.save(temporary / "passage_ids.npy", loaded.ids)
+    (temporary / "jurisdictions.json").write_text(json.dumps(loaded.jurisdictions))
+    try:
+        temporary.rename(target)
+    except OSError:  # another process wrote the same revision first
+        shutil.rmtree(temporary, ignore_errors=True)
+    for stale in target.parent.glob("*.bm25"):
+        if stale != target:
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def _read(domain: Domain) -> LoadedLexical | None:
+    directory = index_dir(domain)
+    if not (directory / "passage_ids.npy").exists():
+        return None
+    model = bm25s.BM25.load(str(directory), show_progress=False)
+    ids = np.load(directory / "passage_ids.npy")
+    jurisdictions = json.loads((directory / "jurisdictions.json").read_text())
+    return LoadedLexical(domain.index_revision, model, ids, jurisdictions)
+
+
+def load(domain: Domain) -> LoadedLexical:
+    current = _loaded.get(domain.slug)
+    if current is not None and current.revision == domain.index_revision:
+        return current
+    with _lock:
+        current = _loaded.get(domain.slug)
+        if current is not None and current.revision == domain.index_revision:
+            return current
+        current = _read(domain)
+        if current is None:
+            current = build(domain)
+            if current.model is not None:
+                _write(domain, current)
+        _loaded[domain.slug] = current
+        return current
+
+
+def search(
+    domain: Domain, query: str, *, jurisdiction: str | None, k: int
+) -> list[tuple[int, float]]:
+    """Passage ids and BM25 scores, best first, among passages that apply to ``jurisdiction``
+    (``None``: every passage)."""
+    loaded = load(domain)
+    if loaded.model is None:
+        return []
+    mask = loaded.mask(jurisdiction)
+    allowed = int(mask.sum())
+    tokens = tokenize([query])
+    if not allowed or not tokens[0]:
+        return []
+    positions, scores = loaded.model.retrieve(
+        tokens, k=min(k, allowed), show_progress=False, weight_mask=mask, n_threads=1
+    )
+    return [
+        (int(loaded.ids[position]), float(score))
+        for position, score in zip(positions[0], scores[0], strict=True)
+        if score > 0
+    ]

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+
+class Command(BaseCommand):
+    help = (
+        "Convert the ObliQA regulatory retrieval set (RegNLP/ObliQADataset) into this project's "
+        "formats: corpus.jsonl for ingest, and question files for retrieval_benchmark and "
+        "embeddings_finetune. The dev questions are split into a training part and a held-out "
+        "part that fine-tuning never sees."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("source", type=Path, help="the ObliQA folder")
+        parser.add_argument("--output", type=Path, required=True, help="folder to write to")
+        parser.add_argument(
+            "--train-fraction", type=float, default=0.5, help="share of dev questions to train on"
+        )
+        parser.add_argument("--seed", type=int, default=13)
+
+    def handle(self, *args, **options) -> None:
+        source: Path = options["source"]
+        documents = sorted((source / "StructuredRegulatoryDocuments").glob("*.json"))
+        if not documents:
+            raise CommandError(f"{source}: no StructuredRegulatoryDocuments/*.json found")
+        if not 0 < options["train_fraction"] < 1:
+            raise CommandError("--train-fraction must be between 0 and 1")
+        out: Path = options["output"]
+        out.mkdir(parents=True, exist_ok=True)
+        passages = 0
+        with (out / "corpus.jsonl").open("w", encoding="utf-8") as corpus:
+            for path in documents:
+                try:
+                    rows = json.loads(path.read_text(encoding="utf-8"))
+                except (OSError, ValueError) as exc:
+                    raise CommandError(f"{path}: {exc}") from None
+                for row in rows:
+                    if not row.get("Passage", "").strip():
+                        continue  # empty placeholders of headings with nothing under them
+                    record = {
+                        "id": row["ID"],
+                        "text": row["Passage"],
+                        "metadata": {
+                            "document_id": row["DocumentID"],
+                            "passage_id": row["PassageID"],
+                            # Gold answers name (document, passage); a few pairs repeat.
+                            "relevance_key": f"{row['DocumentID']}:{row['PassageID']}",
+                        },
+                    }
+                    corpus.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    passages += 1
+        written = {"corpus.jsonl": passages}
+        dev = self._questions(source / "ObliQA_dev.json")
+        random.Random(options["seed"]).shuffle(dev)
+        cut = int(len(dev) * options["train_fraction"])
+        written["dev-train.jsonl"] = self._write(out / "dev-train.jsonl", dev[:cut])
+        written["dev-heldout.jsonl"] = self._write(out / "dev-heldout.jsonl", dev[cut:])
+        multi = source / "ObliQA_MultiPassage_val.json"
+        if multi.exists():
+            written["multipassage-val.jsonl"] = self._write(
+                out / "multipassage-val.jsonl", self._questions(multi)
+            )
+        for name, count in written.items():
+            self.stdout.write(f"{out / name}: {count}")
+
+    def _questions(self, path: Path) -> list[dict]:
+        try:
+            rows = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CommandError(f"{path}: {exc}") from None
+        return [
+            {
+                "id": row["QuestionID"],
+                "text": row["Question"],
+                "relevant": sorted(
+                    {f"{p['DocumentID']}:{p['PassageID']}" for p in row["Passages"]}
+                ),
+            }
+            for row in rows
+        ]
+
+    def _write(self, path: Path, questions: list[dict]) -> int:
+        with path.open("w", encoding="utf-8") as handle:
+            for question in questions:
+                handle.write(json.dumps(question, ensure_ascii=False) + "\n")
+        return len(questions)

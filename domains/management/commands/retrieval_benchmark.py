@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from domains import evaluation, retrieval
+from domains.embeddings import DEFAULT_EMBEDDING_MODEL, EmbeddingModelMissing, model_path
+from domains.ingestion import EVERYWHERE, IngestionError, parse_file
+from domains.models import Domain, Passage
+from domains.services import corpus_ingest, corpus_reembed
+
+RETRIEVERS = [
+    ("lexical", "BM25 (bm25s)"),
+    ("dense", "dense (faiss, {model})"),
+    ("hybrid", "hybrid (RRF of both)"),
+]
+
+
+class Command(BaseCommand):
+    help = (
+        "Measure retrieval on a corpus and judged questions: Recall@k, MAP@k, nDCG@k and query "
+        "latency (query embedding included) for plain BM25, plain dense retrieval and our hybrid "
+        "retrieval, in one run. The corpus is ingested into a benchmark domain first (quick when "
+        'unchanged). Questions: {"id", "text", "relevant": [passage ids or relevance keys]}.'
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--corpus", required=True, type=Path, help="JSONL passages to ingest")
+        parser.add_argument("--questions", required=True, type=Path)
+        parser.add_argument(
+            "--domain",
+            default="benchmark",
+            help="domain to ingest into and search (default: an inactive 'benchmark' domain)",
+        )
+        parser.add_argument(
+            "--embedding-model",
+            help="embedding model name or directory (e.g. one made by embeddings_finetune); "
+            "default: the domain's",
+        )
+        parser.add_argument("--k", type=int, default=10)
+        parser.add_argument("--limit", type=int, help="only the first N questions")
+        parser.add_argument("--output", type=Path, help="also write the figures as JSON here")
+
+    def handle(self, *args, **options) -> None:
+        try:
+            questions = evaluation.read_judged(options["questions"])
+        except evaluation.QuestionsError as exc:
+            raise CommandError(str(exc)) from None
+        if options["limit"]:
+            questions = questions[: options["limit"]]
+        domain = self._domain(options)
+        try:
+            drafts = parse_file(options["corpus"], jurisdictions=[EVERYWHERE])
+        except IngestionError as exc:
+            raise CommandError(str(exc)) from None
+        verbose = options["verbosity"] > 0
+        corpus_reembed(domain=domain, progress=verbose)
+        corpus_ingest(domain=domain, drafts=drafts, actor=None, progress=verbose)
+        domain.refresh_from_db()
+        keys = {
+            pk: (metadata or {}).get("relevance_key", source_id)
+            for pk, source_id, metadata in Passage.objects.filter(domain=domain).values_list(
+                "id", "source_id", "metadata"
+            )
+        }
+        k = options["k"]
+        figures = {}
+        for mode, label in RETRIEVERS:
+            retrieval.search(domain, questions[0].text, jurisdiction=None, k=k, mode=mode)  # warm
+            rows, latencies = [], []
+            for question in tqdm(
+                questions, desc=label.split(" ")[0], unit="q", disable=not verbose
+            ):
+                started = time.perf_counter()
+                hits = retrieval.search(domain, question.text, jurisdiction=None, k=k, mode=mode)
+                latencies.append((time.perf_counter() - started) * 1000)
+                ranked = [str(keys.get(hit.passage_id, "")) for hit in hits]
+                rows.append(evaluation.scores(ranked, question.relevant, k))
+            figures[mode] = {
+                "label": label.format(model=Path(domain.embedding_model).name),
+                **evaluation.mean(rows),
+                "p50_ms": evaluation.percentile(latencies, 0.50),
+                "p95_ms": evaluation.percentile(latencies, 0.95),
+            }
+        self._report(figures, questions=len(questions), passages=len(keys), k=k, domain=domain)
+        if options["output"]:
+            options["output"].write_text(json.dumps(figures, indent=2))
+
+    def _domain(self, options) -> Domain:
+        domain = Domain.objects.filter(slug=options["domain"]).first()
+        model = options["embedding_model"]
+        if model:
+            try:
+                model_path(model)
+            except EmbeddingModelMissing as exc:
+                raise CommandError(str(exc)) from None
+        if domain is None:
+            domain = Domain.objects.create(
+                slug=options["domain"],
+                name="Retrieval benchmark",
+                is_active=False,  # never offered to users
+                embedding_model=model or DEFAULT_EMBEDDING_MODEL,
+                retrieval={"top_k": options["k"]},
+            )
+        elif model and domain.embedding_model != model:
+            domain.embedding_model = model
+            domain.save(update_fields=["embedding_model", "updated_at"])
+        return domain
+
+    def _report(self, figures, *, questions: int, passages: int, k: int, domain: Domain) -> None:
+        self.stdout.write(
+            f"\n{questions} questions, {passages} passages, k={k}, domain {domain.slug!r}, "
+            f"embedding model {domain.embedding_model}"
+        )
+        header = f"{'retriever':42} {'Recall@' + str(k):>10} {'MAP@' + str(k):>8} {'nDCG@' + str(k):>8} {'p50 ms':>8} {'p95 ms':>8}"
+        self.stdout.write(header)
+        for row in figures.values():
+            self.stdout.write(
+                f"{row['label'][:42]:42} {row['recall']:>10.3f} {row['map']:>8.3f} "
+                f"{row['ndcg']:>8.3f} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f}"
+            )
+        base, ours = figures["lexical"], figures["hybrid"]
+        self.stdout.write(
+            "hybrid / BM25: "
+            + ", ".join(
+                f"{name} x{ours[name] / base[name]:.2f}" if base[name] else f"{name} n/a"
+                for name in ("recall", "map", "ndcg")
+            )
+        )

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from domains.models import Domain, Passage
+from domains.retrieval import MODES, search
+
+
+def read_queries(path: Path) -> list[dict]:
+    """``{"id", "text"}`` per line; errors name the file and line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"{path}: cannot be read ({exc})") from None
+    queries = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"{path}:{number}: invalid JSON ({exc.msg})") from None
+        if not isinstance(record, dict) or "id" not in record:
+            raise CommandError(f"{path}:{number}: each line needs an 'id' and a 'text'")
+        text = record.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise CommandError(f"{path}:{number}: 'text' must be a non-empty string")
+        queries.append(record)
+    if not queries:
+        raise CommandError(f"{path}: contains no queries")
+    return queries
+
+
+def domain_or_error(slug: str) -> Domain:
+    domain = Domain.objects.filter(slug=slug).first()
+    if domain is None:
+        known = ", ".join(Domain.objects.values_list("slug", flat=True)) or "none"
+        raise CommandError(f"unknown domain {slug!r} (known: {known})")
+    return domain
+
+
+class Command(BaseCommand):
+    help = (
+        'Retrieve passages for each query of a JSONL file ({"id", "text"} per line) and write '
+        '{"id": query id, "results": [{"id": passage source id, "score": float}, ...]} per line.'
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--domain", required=True)
+        parser.add_argument("--queries", required=True, type=Path)
+        parser.add_argument("--output", required=True, type=Path)
+        parser.add_argument("--k", type=int, default=10)
+        parser.add_argument(
+            "--jurisdiction", help="only passages that apply to this jurisdiction (default: all)"
+        )
+        parser.add_argument(
+            "--mode", choices=MODES, help="override the domain's retrieval mode (default: hybrid)"
+        )
+
+    def handle(self, *args, **options) -> None:
+        domain = domain_or_error(options["domain"])
+        if not 1 <= options["k"] <= 1000:
+            raise CommandError("--k must be between 1 and 1000")
+        queries = read_queries(options["queries"])
+        source_ids = dict(Passage.objects.filter(domain=domain).values_list("id", "source_id"))
+        if not source_ids:
+            raise CommandError(f"domain {domain.slug!r} has no passages; ingest some first")
+        with options["output"].open("w", encoding="utf-8") as output:
+            for query in tqdm(
+                queries, desc="Retrieving", unit="query", disable=options["verbosity"] == 0
+            ):
+                hits = search(
+                    domain,
+                    query["text"],
+                    jurisdiction=options["jurisdiction"],
+                    k=options["k"],
+                    mode=options["mode"],
+                )
+                results = [
+                    {"id": source_ids[hit.passage_id], "score": round(hit.score, 6)}
+                    for hit in hits
+                    if hit.passage_id in source_ids
+                ]
+                output.write(json.dumps({"id": query["id"], "results": results}) + "\n")
+        self.stdout.write(f"wrote {len(queries)} results to {options['output']}")

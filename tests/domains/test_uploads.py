@@ -1,0 +1,118 @@
+"""Documents uploaded through the API are stored, queued and ingested by the task."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.test import APIClient
+
+from assistant import roles
+from domains.models import DocumentUpload, Passage
+from domains.services import upload_ingest
+from tests.conftest import make_user, token_client
+from tests.domains.documents_fixtures import write_docx
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff(db):
+    user = make_user("platform-admin", roles.ADMIN)
+    user.is_staff = True
+    user.save()
+    return user
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    ids = []
+    monkeypatch.setattr("domains.services.enqueue_upload", ids.append)
+    return ids
+
+
+@pytest.fixture(autouse=True)
+def _uploads_in_tmp(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def upload(client: APIClient, name: str, data: bytes, **fields):
+    return client.post(
+        "/api/v1/domains/healthcare/documents",
+        {"file": SimpleUploadedFile(name, data), **fields},
+        format="multipart",
+    )
+
+
+def test_an_upload_is_queued_then_ingested(
+    staff, catalog_domains, queued, tmp_path, django_capture_on_commit_callbacks
+):
+    document = write_docx(
+        tmp_path / "escalation.docx",
+        [("Article 4 Breach escalation", 2), ("1. Tell the privacy office within one hour.", 0)],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(
+            token_client(staff),
+            "escalation.docx",
+            document.read_bytes(),
+            jurisdictions=["US"],
+            citation_prefix="Northside Policy",
+            effective_date="2026-03-01",
+        )
+    assert response.status_code == 202, response.json()
+    body = response.json()
+    assert body["status"] == "queued" and body["file"] == "escalation.docx"
+    upload_row = DocumentUpload.objects.get(token=body["id"])
+    assert queued == [upload_row.pk]
+
+    upload_ingest(upload_id=upload_row.pk)
+    status = token_client(staff).get(body["url"]).json()
+    assert status["status"] == "done"
+    assert status["result"]["added"] == 1
+    passage = Passage.objects.get(domain__slug="healthcare", source="escalation.docx")
+    assert passage.citation == "Northside Policy Art. 4(1)"
+    assert passage.jurisdictions == ["US"]
+    assert passage.metadata["effective_date"] == "2026-03-01"
+    assert upload_ingest(upload_id=upload_row.pk) is None  # a redelivered task does nothing
+
+
+def test_a_corrupt_upload_fails_with_its_reason(staff, catalog_domains, queued):
+    response = upload(token_client(staff), "scan.pdf", b"not a pdf at all")
+    assert response.status_code == 202
+    done = upload_ingest(upload_id=DocumentUpload.objects.get().pk)
+    assert done.status == "failed"
+    assert done.error.startswith("scan.pdf: is not a readable PDF")
+
+
+@pytest.mark.parametrize(
+    ("name", "fields", "field", "message"),
+    [
+        ("tool.exe", {}, "file", "unsupported file type '.exe'"),
+        ("a.md", {"jurisdictions": ["XX"]}, "jurisdictions", "Unknown jurisdictions: XX."),
+        ("a.md", {"effective_date": "soon"}, "effective_date", "Date has wrong format"),
+    ],
+)
+def test_bad_uploads_get_a_400_naming_the_field(
+    staff, catalog_domains, queued, name, fields, field, message
+):
+    response = upload(token_client(staff), name, b"# Title\ntext\n", **fields)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert message in " ".join(error["fields"][field])
+    assert not DocumentUpload.objects.exists()
+
+
+def test_only_administrators_upload(catalog_domains, clinician, queued):
+    response = upload(token_client(clinician), "a.md", b"# T\ntext\n")
+    assert response.status_code == 403
+    anonymous = upload(APIClient(), "a.md", b"# T\ntext\n")
+    assert anonymous.status_code == 401
+    missing = upload(token_client(make_staff()), "a.md", b"# T\n")
+    assert missing.status_code == 202
+
+
+def make_staff():
+    user = make_user("another-admin", roles.ADMIN)
+    user.is_staff = True
+    user.save()
+    return user
