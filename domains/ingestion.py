@@ -189,10 +189,6 @@ def _paragraphs(text: str) -> list[str]:
     return [" ".join(block.split()) for block in re.split(r"\n\s*\n", text) if block.strip()]
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "section"
-
-
 def _front_matter(path: Path, text: str) -> tuple[dict[str, Any], str]:
     if not text.startswith("---\n"):
         return {}, text
@@ -221,7 +217,6 @@ def _drafts_from_blocks(
     path: Path,
     blocks: list[documents.Block],
     *,
-    options: DocumentOptions,
     source: str,
     jurisdictions: list[str],
     citation_prefix: str,
@@ -276,7 +271,6 @@ def parse_markdown(path: Path, *, options: DocumentOptions, source: str) -> list
     return _drafts_from_blocks(
         path,
         documents.read_markdown(text),
-        options=options,
         source=source,
         jurisdictions=_jurisdictions(path, front.get("jurisdictions"), 1, options.jurisdictions),
         citation_prefix=str(front.get("citation_prefix") or options.citation_prefix),
@@ -296,7 +290,6 @@ def _parse_binary(reader):
         return _drafts_from_blocks(
             path,
             blocks,
-            options=options,
             source=source,
             jurisdictions=options.jurisdictions,
             citation_prefix=prefix,
@@ -323,7 +316,6 @@ def parse_text(path: Path, *, options: DocumentOptions, source: str) -> list[Pas
         return _drafts_from_blocks(
             path,
             blocks,
-            options=options,
             source=source,
             jurisdictions=options.jurisdictions,
             citation_prefix=options.citation_prefix,
