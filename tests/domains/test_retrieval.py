@@ -300,3 +300,40 @@ def test_large_corpora_get_an_hnsw_index_that_still_filters_by_jurisdiction(monk
     )
     assert "breach-us" not in source_ids(domain, hits)
     assert source_ids(domain, hits)[0] == "breach-eu"
+
+
+def test_obliqa_convert_writes_corpus_and_held_out_question_files(tmp_path):
+    source = tmp_path / "obliqa"
+    (source / "StructuredRegulatoryDocuments").mkdir(parents=True)
+    (source / "StructuredRegulatoryDocuments" / "1.json").write_text(
+        json.dumps(
+            [
+                {"ID": "u1", "DocumentID": 1, "PassageID": "1.1", "Passage": "Rule text one."},
+                {"ID": "u2", "DocumentID": 1, "PassageID": "1.2", "Passage": ""},
+                {"ID": "u3", "DocumentID": 1, "PassageID": "1.1", "Passage": "Rule text one."},
+            ]
+        )
+    )
+    question = {"DocumentID": 1, "PassageID": "1.1", "Passage": "Rule text one."}
+    dev = [
+        {"QuestionID": f"q{n}", "Question": f"Question {n}?", "Passages": [question]}
+        for n in range(4)
+    ]
+    (source / "ObliQA_dev.json").write_text(json.dumps(dev))
+    (source / "ObliQA_MultiPassage_val.json").write_text(
+        json.dumps(dev[:2] + [{**dev[0], "QuestionID": "m", "Question": "New?"}])
+    )
+    out = tmp_path / "out"
+    call_command("obliqa_convert", str(source), "--output", str(out), stdout=io.StringIO())
+    corpus = [json.loads(line) for line in (out / "corpus.jsonl").read_text().splitlines()]
+    assert [c["id"] for c in corpus] == ["u1", "u3"]  # empty placeholders dropped
+    assert corpus[0]["metadata"]["relevance_key"] == "1:1.1"
+    train = [json.loads(line) for line in (out / "dev-train.jsonl").read_text().splitlines()]
+    held = [json.loads(line) for line in (out / "dev-heldout.jsonl").read_text().splitlines()]
+    assert len(train) == len(held) == 2
+    assert not {q["id"] for q in train} & {q["id"] for q in held}
+    assert train[0]["relevant"] == ["1:1.1"]
+    multi = [json.loads(line) for line in (out / "multipassage-val.jsonl").read_text().splitlines()]
+    trained = {q["text"] for q in train}
+    assert not any(q["text"] in trained for q in multi)
+    assert "New?" in {q["text"] for q in multi}

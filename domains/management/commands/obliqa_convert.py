@@ -62,8 +62,12 @@ class Command(BaseCommand):
         written["dev-heldout.jsonl"] = self._write(out / "dev-heldout.jsonl", dev[cut:])
         multi = source / "ObliQA_MultiPassage_val.json"
         if multi.exists():
+            # Some validation questions repeat dev questions; those in the training part go, so
+            # that figures on this file stay held out.
+            trained = {q["text"] for q in dev[:cut]}
+            held_out = [q for q in self._questions(multi) if q["text"] not in trained]
             written["multipassage-val.jsonl"] = self._write(
-                out / "multipassage-val.jsonl", self._questions(multi)
+                out / "multipassage-val.jsonl", held_out
             )
         for name, count in written.items():
             self.stdout.write(f"{out / name}: {count}")
