@@ -157,9 +157,24 @@ def load_definition(path: Path) -> DomainDefinition:
     min_score = retrieval_section.get("min_score", 0.25)
     if not isinstance(min_score, int | float) or not -1 <= min_score <= 1:
         raise DefinitionError(path, "retrieval.min_score", "must be a number from -1 to 1")
+    mode = retrieval_section.get("mode", "hybrid")
+    if mode not in ("hybrid", "dense", "lexical"):
+        raise DefinitionError(path, "retrieval.mode", "must be hybrid, dense or lexical")
+    weights = {}
+    for key in ("dense_weight", "lexical_weight"):
+        value = retrieval_section.get(key, 1.0)
+        if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 10:
+            raise DefinitionError(path, f"retrieval.{key}", "must be a number from 0 to 10")
+        weights[key] = float(value)
     retrieval = {
         "top_k": _positive_int(path, retrieval_section, "top_k", "retrieval.top_k", 4, 20),
         "min_score": float(min_score),
+        "mode": mode,
+        "candidates": _positive_int(
+            path, retrieval_section, "candidates", "retrieval.candidates", 100, 1000
+        ),
+        "rrf_k": _positive_int(path, retrieval_section, "rrf_k", "retrieval.rrf_k", 60, 1000),
+        **weights,
     }
 
     corpus = data.get("corpus", [])

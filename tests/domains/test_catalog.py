@@ -58,7 +58,15 @@ corpus: [corpus.jsonl]
 
 def test_a_valid_definition_loads_with_defaults(tmp_path):
     definition = load_definition(_write_domain(tmp_path, VALID))
-    assert definition.retrieval == {"top_k": 4, "min_score": 0.25}
+    assert definition.retrieval == {
+        "top_k": 4,
+        "min_score": 0.25,
+        "mode": "hybrid",
+        "candidates": 100,
+        "rrf_k": 60,
+        "dense_weight": 1.0,
+        "lexical_weight": 1.0,
+    }
     assert definition.embedding_model == "all-MiniLM-L6-v2"
 
 
@@ -72,6 +80,8 @@ def test_a_valid_definition_loads_with_defaults(tmp_path):
         ),
         (VALID.replace("name: Demo\n", ""), "name", "is required"),
         (VALID + "retrieval: {top_k: 0}\n", "retrieval.top_k", "integer from 1 to 20"),
+        (VALID + "retrieval: {mode: fuzzy}\n", "retrieval.mode", "hybrid, dense or lexical"),
+        (VALID + "retrieval: {dense_weight: -1}\n", "retrieval.dense_weight", "from 0 to 10"),
         (
             VALID.replace("backend: transformers", "backend: magic"),
             "models[0].backend",
