@@ -5,8 +5,8 @@ from django.db import transaction
 
 from compliance.models import AuditEvent
 from compliance.services import audit_event_record
+from domains import services
 from domains.models import DocumentUpload, Domain, Passage
-from domains.services import enqueue_upload
 
 
 @admin.register(Domain)
@@ -78,4 +78,4 @@ class DocumentUploadAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change) -> None:
         obj.uploaded_by = request.user
         super().save_model(request, obj, form, change)
-        transaction.on_commit(lambda: enqueue_upload(obj.pk))
+        transaction.on_commit(lambda: services.enqueue_upload(obj.pk))

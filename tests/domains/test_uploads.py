@@ -116,3 +116,43 @@ def make_staff():
     user.is_staff = True
     user.save()
     return user
+
+
+def test_administrators_upload_through_the_admin_too(
+    staff, catalog_domains, queued, django_capture_on_commit_callbacks
+):
+    from django.test import Client
+
+    from domains.models import Domain
+
+    staff.is_superuser = True
+    staff.save()
+    client = Client()
+    client.force_login(staff)
+    assert client.get("/admin/domains/documentupload/add/").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/admin/domains/documentupload/add/",
+            {
+                "domain": Domain.objects.get(slug="healthcare").pk,
+                "file": SimpleUploadedFile(
+                    "rota.md", b"# On-call rota\nThe rota is kept for two years.\n"
+                ),
+                "jurisdictions": '["US"]',
+                "citation_prefix": "",
+                "effective_date": "",
+            },
+        )
+    assert response.status_code == 302, response.content[:2000]
+    upload_row = DocumentUpload.objects.get()
+    assert upload_row.uploaded_by == staff and queued == [upload_row.pk]
+    assert upload_ingest(upload_id=upload_row.pk).status == "done"
+    rejected = client.post(
+        "/admin/domains/documentupload/add/",
+        {
+            "domain": Domain.objects.get(slug="healthcare").pk,
+            "file": SimpleUploadedFile("x.exe", b"MZ"),
+            "jurisdictions": "[]",
+        },
+    )
+    assert rejected.status_code == 200 and b"File extension" in rejected.content
