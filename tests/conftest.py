@@ -13,7 +13,22 @@ from rest_framework.test import APIClient
 from assistant import roles
 from assistant.celery import app as celery_app
 
-SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+def _shared_data() -> Path:
+    """The workplace's shared data (regulatory texts, ObliQA): beside the checkout, or where
+    SHARED_DATA_DIR says (a clone elsewhere, e.g. a CI check in /tmp)."""
+    candidates = [
+        os.environ.get("SHARED_DATA_DIR", ""),
+        Path(__file__).resolve().parent.parent.parent / "shared" / "data",
+        "/work/shared/data",
+    ]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    return Path(candidates[1])
+
+
+SHARED_DATA = _shared_data()
 
 # Tests publish to a queue of their own, so a worker of a running service never takes their
 # tasks and their worker never takes the service's. Set before any task is sent.
