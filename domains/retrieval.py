@@ -28,7 +28,7 @@ DEFAULTS = {
 class Hit:
     passage_id: int
     score: float  # the fused score in hybrid mode, else the retriever's own
-    # cosine similarity of query and passage, for the relevance threshold (0 in lexical mode)
+    # cosine similarity of query and passage, for the relevance threshold
     similarity: float
 
 
@@ -37,18 +37,26 @@ def settings_of(domain: Domain) -> dict:
 
 
 def search(
-    domain: Domain, query: str, *, jurisdiction: str | None, k: int, mode: Mode | None = None
+    domain: Domain,
+    query: str,
+    *,
+    jurisdiction: str | None,
+    k: int,
+    mode: Mode | None = None,
+    with_similarity: bool = True,
 ) -> list[Hit]:
     """The best ``k`` passages for ``query`` among those that apply to ``jurisdiction``
-    (``None``: all), best first."""
+    (``None``: all), best first. ``with_similarity=False`` skips embedding the query where
+    ranking does not need it (plain BM25 in a benchmark)."""
     config = settings_of(domain)
     mode = mode or config["mode"]
     candidates = max(k, int(config["candidates"]))
     dense: list[tuple[int, float]] = []
     sparse: list[tuple[int, float]] = []
     vector = None
-    if mode in ("hybrid", "dense"):
+    if mode in ("hybrid", "dense") or with_similarity:
         vector = embed([query], model=domain.embedding_model)[0]
+    if mode in ("hybrid", "dense"):
         dense = index.search(domain, vector, jurisdiction=jurisdiction, k=candidates)
     if mode in ("hybrid", "lexical"):
         sparse = lexical.search(domain, query, jurisdiction=jurisdiction, k=candidates)

@@ -337,3 +337,14 @@ def test_obliqa_convert_writes_corpus_and_held_out_question_files(tmp_path):
     trained = {q["text"] for q in train}
     assert not any(q["text"] in trained for q in multi)
     assert "New?" in {q["text"] for q in multi}
+
+
+def test_a_lexical_domain_still_grounds_answers(domain):
+    from domains.selectors import passages_retrieve
+
+    domain.retrieval = {"top_k": 2, "min_score": 0.25, "mode": "lexical"}
+    passages = passages_retrieve(
+        domain=domain, jurisdiction="AE-ADGM", query="exit facility disclosures"
+    )
+    assert passages and passages[0].source_id == "exit-1"
+    assert passages[0].score > 0.25  # the cosine similarity, not 0

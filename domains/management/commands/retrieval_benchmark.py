@@ -70,13 +70,17 @@ class Command(BaseCommand):
         k = options["k"]
         figures = {}
         for mode, label in RETRIEVERS:
-            retrieval.search(domain, questions[0].text, jurisdiction=None, k=k, mode=mode)  # warm
+            retrieval.search(
+                domain, questions[0].text, jurisdiction=None, k=k, mode=mode, with_similarity=False
+            )  # warm
             rows, latencies = [], []
             for question in tqdm(
                 questions, desc=label.split(" ")[0], unit="q", disable=not verbose
             ):
                 started = time.perf_counter()
-                hits = retrieval.search(domain, question.text, jurisdiction=None, k=k, mode=mode)
+                hits = retrieval.search(
+                    domain, question.text, jurisdiction=None, k=k, mode=mode, with_similarity=False
+                )
                 latencies.append((time.perf_counter() - started) * 1000)
                 ranked = [str(keys.get(hit.passage_id, "")) for hit in hits]
                 rows.append(evaluation.scores(ranked, question.relevant, k))

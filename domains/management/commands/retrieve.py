@@ -79,6 +79,7 @@ class Command(BaseCommand):
                     jurisdiction=options["jurisdiction"],
                     k=options["k"],
                     mode=options["mode"],
+                    with_similarity=False,
                 )
                 results = [
                     {"id": source_ids[hit.passage_id], "score": round(hit.score, 6)}
