@@ -76,7 +76,13 @@ def train(
     """Fine-tune ``base_model`` and save it to ``output``; return what was done."""
     import torch
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.losses import MultipleNegativesRankingLoss
+
+    try:  # sentence-transformers 6 moved the losses; 5 has them at the old path
+        from sentence_transformers.sentence_transformer.losses import (
+            MultipleNegativesRankingLoss,
+        )
+    except ImportError:
+        from sentence_transformers.losses import MultipleNegativesRankingLoss
 
     if not examples:
         raise FinetuneError("no training examples: no question names a passage of the domain")
