@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tempfile
 import uuid
+from datetime import timedelta
 from functools import wraps
 from typing import Any
 
@@ -234,7 +235,7 @@ def statistics(request: HttpRequest) -> HttpResponse:
     visible = _visible(request)
     data = request.GET.copy()
     if not data.get("date_from"):
-        data["date_from"] = (timezone.localdate() - timezone.timedelta(days=29)).isoformat()
+        data["date_from"] = (timezone.localdate() - timedelta(days=29)).isoformat()
     form = AuditFilterForm(data, events=visible)
     stats = None
     status = 200
