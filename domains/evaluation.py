@@ -4,10 +4,11 @@ relevance key."""
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+
+from compliance.config_files import JsonLinesError, read_json_lines
 
 
 class QuestionsError(Exception):
@@ -24,17 +25,11 @@ class JudgedQuestion:
 def read_judged(path: Path) -> list[JudgedQuestion]:
     """``{"id", "text", "relevant": [keys]}`` per line; errors name the file and line."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise QuestionsError(f"{path}: cannot be read ({exc})") from None
+        records = read_json_lines(path)
+    except JsonLinesError as exc:
+        raise QuestionsError(str(exc)) from None
     questions = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise QuestionsError(f"{path}:{number}: invalid JSON ({exc.msg})") from None
+    for number, record in records:
         relevant = record.get("relevant") if isinstance(record, dict) else None
         text = record.get("text") if isinstance(record, dict) else None
         if not isinstance(text, str) or not text.strip() or "id" not in record:

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from compliance import pii
+from compliance.config_files import JsonLinesError, read_json_lines
 from compliance.management.commands._entities import entities_for_jurisdiction
 
 BATCH = 64
@@ -55,16 +56,13 @@ class Command(BaseCommand):
 
 
 def _read_texts(path: Path) -> list[str]:
+    # Blank lines are errors here: output line N answers input line N.
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CommandError(f"{path}: cannot be read ({exc})") from exc
+        records = read_json_lines(path, skip_blank=False)
+    except JsonLinesError as exc:
+        raise CommandError(str(exc)) from exc
     texts = []
-    for number, line in enumerate(lines, start=1):
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CommandError(f"{path}:{number}: invalid JSON ({exc.msg})") from exc
+    for number, record in records:
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             raise CommandError(f'{path}:{number}: each line must be {{"text": "..."}}')
         texts.append(record["text"])

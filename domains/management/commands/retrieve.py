@@ -6,6 +6,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from compliance.config_files import JsonLinesError, read_json_lines
 from domains.models import Domain, Passage
 from domains.retrieval import MODES, search
 
@@ -13,17 +14,11 @@ from domains.retrieval import MODES, search
 def read_queries(path: Path) -> list[dict]:
     """``{"id", "text"}`` per line; errors name the file and line."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CommandError(f"{path}: cannot be read ({exc})") from None
+        records = read_json_lines(path)
+    except JsonLinesError as exc:
+        raise CommandError(str(exc)) from None
     queries = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CommandError(f"{path}:{number}: invalid JSON ({exc.msg})") from None
+    for number, record in records:
         if not isinstance(record, dict) or "id" not in record:
             raise CommandError(f"{path}:{number}: each line needs an 'id' and a 'text'")
         text = record.get("text")
