@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import faiss
 import numpy as np
@@ -19,6 +21,8 @@ from django.conf import settings
 
 from compliance.jurisdictions import applies_to
 from domains.models import Domain, Passage
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -38,10 +42,6 @@ class LoadedIndex:
             )
             self._selectors[jurisdiction] = (len(allowed), faiss.IDSelectorBatch(allowed))
         return self._selectors[jurisdiction]
-
-
-_lock = threading.Lock()
-_loaded: dict[str, LoadedIndex] = {}
 
 
 def index_path(domain: Domain) -> Path:
@@ -87,27 +87,48 @@ def write(domain: Domain, index: faiss.Index) -> Path:
     return path
 
 
-def load(domain: Domain) -> LoadedIndex:
-    """The index for the domain's current revision: from memory, else from disk, else built."""
-    current = _loaded.get(domain.slug)
-    if current is not None and current.revision == domain.index_revision:
-        return current
-    with _lock:
-        current = _loaded.get(domain.slug)
+class RevisionCache(Generic[T]):
+    """What a process keeps in memory of each domain's index: one revision at a time, opened on
+    first use and again when the domain's ``index_revision`` moves on."""
+
+    def __init__(self, open_revision: Callable[[Domain], T]) -> None:
+        self._open = open_revision
+        self._items: dict[str, T] = {}
+        self._lock = threading.Lock()
+
+    def get(self, domain: Domain) -> T:
+        current = self._items.get(domain.slug)
         if current is not None and current.revision == domain.index_revision:
             return current
-        path = index_path(domain)
-        if path.exists():
-            index = faiss.read_index(str(path))
-        else:
-            index = build(domain)
-            write(domain, index)
-        jurisdictions = dict(
-            Passage.objects.filter(domain=domain).values_list("id", "jurisdictions")
-        )
-        current = LoadedIndex(domain.index_revision, index, jurisdictions)
-        _loaded[domain.slug] = current
-        return current
+        with self._lock:
+            current = self._items.get(domain.slug)
+            if current is None or current.revision != domain.index_revision:
+                current = self._open(domain)
+                self._items[domain.slug] = current
+            return current
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+def _open(domain: Domain) -> LoadedIndex:
+    """From disk, else built and written."""
+    path = index_path(domain)
+    if path.exists():
+        index = faiss.read_index(str(path))
+    else:
+        index = build(domain)
+        write(domain, index)
+    jurisdictions = dict(Passage.objects.filter(domain=domain).values_list("id", "jurisdictions"))
+    return LoadedIndex(domain.index_revision, index, jurisdictions)
+
+
+_loaded = RevisionCache(_open)
+
+
+def load(domain: Domain) -> LoadedIndex:
+    """The index for the domain's current revision: from memory, else from disk, else built."""
+    return _loaded.get(domain)
 
 
 def search(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import Stemmer
 from django.conf import settings
 
 from compliance.jurisdictions import applies_to
+from domains.index import RevisionCache
 from domains.ingestion import passage_text
 from domains.models import Domain, Passage
 
@@ -49,10 +49,6 @@ class LoadedLexical:
                 dtype=np.float32,
             )
         return self._masks[jurisdiction]
-
-
-_lock = threading.Lock()
-_loaded: dict[str, LoadedLexical] = {}
 
 
 def index_dir(domain: Domain) -> Path:
@@ -102,21 +98,21 @@ def _read(domain: Domain) -> LoadedLexical | None:
     return LoadedLexical(domain.index_revision, model, ids, jurisdictions)
 
 
+def _open(domain: Domain) -> LoadedLexical:
+    """From disk, else built and written."""
+    current = _read(domain)
+    if current is None:
+        current = build(domain)
+        if current.model is not None:
+            _write(domain, current)
+    return current
+
+
+_loaded = RevisionCache(_open)
+
+
 def load(domain: Domain) -> LoadedLexical:
-    current = _loaded.get(domain.slug)
-    if current is not None and current.revision == domain.index_revision:
-        return current
-    with _lock:
-        current = _loaded.get(domain.slug)
-        if current is not None and current.revision == domain.index_revision:
-            return current
-        current = _read(domain)
-        if current is None:
-            current = build(domain)
-            if current.model is not None:
-                _write(domain, current)
-        _loaded[domain.slug] = current
-        return current
+    return _loaded.get(domain)
 
 
 def search(
