@@ -289,7 +289,7 @@ def structure(
             citation = f"{prefix} {heading}".strip() if prefix and heading != name else heading
             anchor = _slug(heading) + (f"-{top_number}" if top_number else "")
         title = " > ".join([*trail, unit_title] if unit_title else trail)
-        for number, chunk in enumerate(_split(parts), start=1):
+        for number, chunk in enumerate(pack(parts), start=1):
             sub = _marker(chunk) if number > 1 else None
             label = f"{citation}({sub[1]})" if sub else f"{citation}, part {number}"
             units.append(
@@ -339,22 +339,36 @@ def structure(
     return units
 
 
-def _split(parts: list[str]) -> list[str]:
+def pack(parts: list[str], limit: int = MAX_CHUNK_CHARS) -> list[str]:
+    """Group parts (paragraphs) into chunks of at most ``limit`` characters, joined by blank
+    lines, never splitting a part unless it alone is longer than the limit: then at sentence
+    ends, and a sentence longer than the limit at the limit."""
+    pieces: list[str] = []
+    for part in parts:
+        if len(part) <= limit:
+            pieces.append(part)
+            continue
+        run = ""
+        for sentence in re.split(r"(?<=[.;:])\s+", part):
+            while len(sentence) > limit:
+                if run:
+                    pieces.append(run)
+                    run = ""
+                pieces.append(sentence[:limit])
+                sentence = sentence[limit:].strip()
+            if run and len(run) + 1 + len(sentence) > limit:
+                pieces.append(run)
+                run = ""
+            run = f"{run} {sentence}".strip()
+        if run:
+            pieces.append(run)
     chunks: list[str] = []
     current = ""
-    for part in parts:
-        while len(part) > MAX_CHUNK_CHARS:  # one enormous paragraph: cut at a sentence end
-            cut = part.rfind(". ", 0, MAX_CHUNK_CHARS)
-            cut = cut + 1 if cut > MAX_CHUNK_CHARS // 2 else MAX_CHUNK_CHARS
-            if current:
-                chunks.append(current)
-                current = ""
-            chunks.append(part[:cut].strip())
-            part = part[cut:].strip()
-        if current and len(current) + 2 + len(part) > MAX_CHUNK_CHARS:
+    for piece in pieces:
+        if current and len(current) + 2 + len(piece) > limit:
             chunks.append(current)
             current = ""
-        current = f"{current}\n\n{part}".strip()
+        current = f"{current}\n\n{piece}".strip()
     if current:
         chunks.append(current)
     return chunks

@@ -18,7 +18,6 @@ import yaml
 from compliance.jurisdictions import EVERYWHERE, jurisdiction_names
 from domains import documents
 
-MAX_PASSAGE_CHARS = 1500
 MAX_ID_CHARS = 200
 SUPPORTED_SUFFIXES = {
     ".jsonl": "jsonl",
@@ -155,34 +154,6 @@ def parse_jsonl(path: Path, *, jurisdictions: list[str], source: str) -> list[Pa
     if not drafts:
         raise IngestionError(path, "contains no passages")
     return drafts
-
-
-def _chunks(paragraphs: list[str], limit: int = MAX_PASSAGE_CHARS) -> list[str]:
-    """Group paragraphs into chunks of at most ``limit`` characters, never splitting one
-    paragraph unless it alone is longer than the limit (then at sentence ends)."""
-    pieces: list[str] = []
-    for paragraph in paragraphs:
-        if len(paragraph) <= limit:
-            pieces.append(paragraph)
-            continue
-        sentence_run = ""
-        for sentence in re.split(r"(?<=[.;:])\s+", paragraph):
-            if sentence_run and len(sentence_run) + 1 + len(sentence) > limit:
-                pieces.append(sentence_run)
-                sentence_run = ""
-            sentence_run = f"{sentence_run} {sentence}".strip()
-        if sentence_run:
-            pieces.append(sentence_run)
-    chunks: list[str] = []
-    current = ""
-    for piece in pieces:
-        if current and len(current) + 2 + len(piece) > limit:
-            chunks.append(current)
-            current = ""
-        current = f"{current}\n\n{piece}".strip()
-    if current:
-        chunks.append(current)
-    return chunks
 
 
 def _paragraphs(text: str) -> list[str]:
@@ -322,7 +293,7 @@ def parse_text(path: Path, *, options: DocumentOptions, source: str) -> list[Pas
             effective_date=_effective_date(path, options.effective_date),
         )
     jurisdictions = options.jurisdictions
-    chunks = _chunks(_paragraphs(text))
+    chunks = documents.pack(_paragraphs(text))
     if not chunks:
         raise IngestionError(path, "contains no text")
     return [
