@@ -78,7 +78,8 @@ def read_text(text: str) -> list[Block]:
     return blocks
 
 
-def read_html(data: bytes) -> list[Block]:
+def read_html(data: bytes) -> tuple[list[Block], str]:
+    """The blocks, and the document's title (its first h1, else its <title>)."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(data, "lxml")
@@ -102,21 +103,12 @@ def read_html(data: bytes) -> list[Block]:
             if not _starts_paragraph(text):
                 text = f"({number}) {text}"
         blocks.append(Block(text, level))
-    if not blocks:
-        title = soup.title.get_text(strip=True) if soup.title else ""
-        if not title:
-            raise DocumentError("contains no text (is it an HTML document?)")
-    return blocks
-
-
-def html_title(data: bytes) -> str:
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(data, "lxml")
     heading = soup.find("h1")
-    if heading is not None:
-        return _clean(heading.get_text(" ", strip=True))
-    return _clean(soup.title.get_text(" ", strip=True)) if soup.title else ""
+    title = heading if heading is not None else soup.title
+    title_text = _clean(title.get_text(" ", strip=True)) if title is not None else ""
+    if not blocks and not (soup.title and soup.title.get_text(strip=True)):
+        raise DocumentError("contains no text (is it an HTML document?)")
+    return blocks, title_text
 
 
 def read_pdf(path: Path) -> list[Block]:

@@ -250,32 +250,38 @@ def parse_markdown(path: Path, *, options: DocumentOptions, source: str) -> list
 
 
 def _parse_binary(reader):
+    """A parser from a reader that returns the blocks and the citation prefix the document
+    itself suggests (used when none is given)."""
+
     def parse(path: Path, *, options: DocumentOptions, source: str) -> list[PassageDraft]:
         try:
-            blocks = reader(path)
+            blocks, suggested_prefix = reader(path)
         except documents.DocumentError as exc:
             raise IngestionError(path, str(exc)) from None
-        prefix = options.citation_prefix
-        if not prefix and path.suffix.lower() in (".html", ".htm"):
-            prefix = documents.title_abbreviation(documents.html_title(path.read_bytes()))
         return _drafts_from_blocks(
             path,
             blocks,
             source=source,
             jurisdictions=options.jurisdictions,
-            citation_prefix=prefix,
+            citation_prefix=options.citation_prefix or suggested_prefix,
             effective_date=_effective_date(path, options.effective_date),
         )
 
     return parse
 
 
-def _read_html_file(path: Path) -> list[documents.Block]:
+def _read_html_file(path: Path) -> tuple[list[documents.Block], str]:
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise documents.DocumentError(f"cannot be read ({exc.strerror})") from None
-    return documents.read_html(data)
+    blocks, title = documents.read_html(data)
+    # "General Data Protection Regulation (GDPR)" -> passages cited "GDPR Art. 33(1)"
+    return blocks, documents.title_abbreviation(title)
+
+
+def _without_prefix(reader):
+    return lambda path: (reader(path), "")
 
 
 def parse_text(path: Path, *, options: DocumentOptions, source: str) -> list[PassageDraft]:
@@ -318,8 +324,8 @@ PARSERS = {
     "markdown": parse_markdown,
     "text": parse_text,
     "html": _parse_binary(_read_html_file),
-    "pdf": _parse_binary(documents.read_pdf),
-    "docx": _parse_binary(documents.read_docx),
+    "pdf": _parse_binary(_without_prefix(documents.read_pdf)),
+    "docx": _parse_binary(_without_prefix(documents.read_docx)),
 }
 
 
