@@ -12,7 +12,7 @@ from compliance.services import audit_event_record
 from domains.embeddings import EmbeddingModelMissing, model_path
 from domains.evaluation import QuestionsError, read_judged
 from domains.finetune import FinetuneError, examples_for, train
-from domains.management.commands.retrieve import domain_or_error
+from domains.management.commands._domains import domain_or_error
 from domains.models import EmbeddingProfile
 from domains.services import corpus_reembed
 

@@ -7,7 +7,7 @@ from tqdm import tqdm
 
 from compliance.jurisdictions import EVERYWHERE, jurisdiction_names
 from domains.ingestion import SUPPORTED_SUFFIXES, IngestionError, PassageDraft, parse_file
-from domains.models import Domain
+from domains.management.commands._domains import domain_or_error
 from domains.services import corpus_ingest
 
 
@@ -41,12 +41,7 @@ class Command(BaseCommand):
         parser.add_argument("paths", nargs="+", help="files or directories")
 
     def handle(self, *args, **options) -> None:
-        domain = Domain.objects.filter(slug=options["domain"]).first()
-        if domain is None:
-            known = (
-                ", ".join(Domain.objects.values_list("slug", flat=True)) or "none; run domains_sync"
-            )
-            raise CommandError(f"unknown domain {options['domain']!r} (known: {known})")
+        domain = domain_or_error(options["domain"])
         jurisdictions = options["jurisdictions"] or [EVERYWHERE]
         for code in jurisdictions:
             if code != EVERYWHERE and code not in jurisdiction_names():

@@ -7,7 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from compliance.config_files import JsonLinesError, read_json_lines
-from domains.models import Domain, Passage
+from domains.management.commands._domains import domain_or_error
+from domains.models import Passage
 from domains.retrieval import MODES, search
 
 
@@ -28,14 +29,6 @@ def read_queries(path: Path) -> list[dict]:
     if not queries:
         raise CommandError(f"{path}: contains no queries")
     return queries
-
-
-def domain_or_error(slug: str) -> Domain:
-    domain = Domain.objects.filter(slug=slug).first()
-    if domain is None:
-        known = ", ".join(Domain.objects.values_list("slug", flat=True)) or "none"
-        raise CommandError(f"unknown domain {slug!r} (known: {known})")
-    return domain
 
 
 class Command(BaseCommand):
