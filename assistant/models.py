@@ -4,6 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from knox.models import AbstractAuthToken
 
 from domains.models import Domain
 
@@ -28,6 +29,62 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.organization}"
+
+
+class ApiToken(AbstractAuthToken):
+    """An API token (django-rest-knox): only its digest is stored; it expires and can be revoked.
+    ``public_id`` names it in the API without revealing any part of the secret."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    label = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.label or 'token'} ({self.public_id})"
+
+
+class Conversation(models.Model):
+    """A sequence of inquiries in one domain and jurisdiction, asked by one user. Its title is
+    its first redacted question, so it needs no content of its own."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="conversations"
+    )
+    domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="conversations")
+    jurisdiction = models.CharField(max_length=16)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Deleting a conversation erases its inquiries' content; the rows and the trail stay.
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+
+class IdempotencyKey(models.Model):
+    """The inquiry a client's ``Idempotency-Key`` created, so that a retried request returns it
+    instead of creating a second one. ``request_hash`` is an HMAC of the request body, which
+    tells a genuine retry from a different request reusing the key without storing the body."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    inquiry = models.ForeignKey("Inquiry", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} -> {self.inquiry_id}"
 
 
 class Inquiry(models.Model):
@@ -76,9 +133,14 @@ class Inquiry(models.Model):
     )
     domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="inquiries")
     jurisdiction = models.CharField(max_length=16)
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.PROTECT, related_name="inquiries"
+    )
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
     )
+    # The pipeline step a running inquiry is in, shown while the user waits.
+    progress = models.CharField(max_length=24, blank=True)
 
     # The per-inquiry content key, wrapped by the master keys (compliance.crypto.ContentKey).
     # Emptying it erases the content: every *_ciphertext below becomes unreadable.
@@ -87,6 +149,9 @@ class Inquiry(models.Model):
     redacted_question_ciphertext = models.TextField(blank=True)
     answer_ciphertext = models.TextField(blank=True)
     vault_ciphertext = models.TextField(blank=True)
+    # The answer so far while it is generated, already screened for personal data; streamed to
+    # the requester and replaced by the final answer.
+    draft_ciphertext = models.TextField(blank=True)
 
     question_entities = models.JSONField(default=dict, blank=True)
     answer_entities = models.JSONField(default=dict, blank=True)

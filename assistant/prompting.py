@@ -34,10 +34,17 @@ def build_messages(
     passages: Sequence[PassageLike],
     count_tokens: Callable[[list[dict[str, str]]], int],
     max_input_tokens: int,
+    history: Sequence[tuple[str, str]] = (),
 ) -> tuple[list[dict[str, str]], list[PassageLike]]:
-    """Chat messages for the model and the passages they include. Lower-ranked passages are
+    """Chat messages for the model and the passages they include. ``history`` holds earlier
+    (question, answer) turns of the conversation, already redacted. Lower-ranked passages are
     dropped until the prompt fits ``max_input_tokens``."""
     included = list(passages)
+    earlier = [
+        {"role": role, "content": text}
+        for question, answer in history
+        for role, text in (("user", question), ("assistant", answer))
+    ]
     while True:
         context = "\n\n".join(
             f"[{number}] {passage.citation}: {passage.text}"
@@ -48,6 +55,7 @@ def build_messages(
         )
         messages = [
             {"role": "system", "content": f"{system_prompt.strip()}\n\n{GROUNDING_RULES}"},
+            *earlier,
             {"role": "user", "content": user},
         ]
         if not included or count_tokens(messages) <= max_input_tokens:

@@ -3,19 +3,22 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import Http404
 
-from assistant.models import Inquiry
+from assistant.authorization import Action, authorize_owner
+from assistant.models import Conversation, Inquiry
 from assistant.roles import roles_of
 from compliance import pseudonyms
 from compliance.crypto import ContentKey
 from compliance.decisions import decide_route, policy_summary
-from compliance.entities import ENTITY_TYPES
+from compliance.entities import ENTITY_TYPES, describe_counts
 from compliance.policy import policies
 from domains.models import Domain
 
@@ -26,22 +29,78 @@ def domain_list(*, user: AbstractBaseUser) -> list[Domain]:
     return [d for d in Domain.objects.filter(is_active=True) if roles & set(d.roles)]
 
 
-def inquiry_get(*, user: AbstractBaseUser, inquiry_id: uuid.UUID) -> Inquiry | None:
-    """The user's own inquiry, or None (another user's inquiry is indistinguishable from a
-    missing one)."""
-    return Inquiry.objects.select_related("domain").filter(pk=inquiry_id, user=user).first()
+def inquiries_of(user: AbstractBaseUser) -> QuerySet[Inquiry]:
+    """The user's own inquiries, less those of conversations they deleted."""
+    return (
+        Inquiry.objects.select_related("domain")
+        .filter(user=user)
+        .exclude(conversation__deleted_at__isnull=False)
+    )
 
 
-def inquiry_wait(
-    *, user: AbstractBaseUser, inquiry_id: uuid.UUID, seconds: float
-) -> Inquiry | None:
+def conversations_of(user: AbstractBaseUser) -> QuerySet[Conversation]:
+    return Conversation.objects.select_related("domain").filter(user=user, deleted_at__isnull=True)
+
+
+def inquiry_get(*, user: AbstractBaseUser, inquiry_id: uuid.UUID) -> Inquiry:
+    """The user's own inquiry; anyone else's raises ``NotVisible`` (see authorization)."""
+    return authorize_owner(
+        user,
+        Inquiry.objects.select_related("domain")
+        .exclude(conversation__deleted_at__isnull=False)
+        .filter(pk=inquiry_id)
+        .first(),
+        Action.INQUIRY_VIEW,
+        kind="inquiry",
+    )
+
+
+def conversation_get(*, user: AbstractBaseUser, conversation_id: uuid.UUID) -> Conversation:
+    return authorize_owner(
+        user,
+        Conversation.objects.select_related("domain")
+        .filter(pk=conversation_id, deleted_at__isnull=True)
+        .first(),
+        Action.CONVERSATION_VIEW,
+        kind="conversation",
+    )
+
+
+def inquiry_wait(*, user: AbstractBaseUser, inquiry_id: uuid.UUID, seconds: float) -> Inquiry:
     """Like ``inquiry_get``, but waits up to ``seconds`` for the inquiry to finish."""
     deadline = time.monotonic() + seconds
     while True:
         inquiry = inquiry_get(user=user, inquiry_id=inquiry_id)
-        if inquiry is None or inquiry.is_finished or time.monotonic() >= deadline:
+        if inquiry.is_finished or time.monotonic() >= deadline:
             return inquiry
         time.sleep(0.5)
+
+
+def conversation_title(conversation: Conversation, first: Inquiry | None) -> str:
+    """The first redacted question, shortened; questions are only titled once screened."""
+    if first is not None and first.redacted_question_ciphertext and first.content_key_wrapped:
+        key = ContentKey.unwrap(first.content_key_wrapped)
+        title = " ".join(key.decrypt(first.redacted_question_ciphertext).split())
+        return title if len(title) <= 90 else title[:89].rstrip() + "…"
+    return f"{conversation.domain.name} question of {conversation.created_at:%Y-%m-%d %H:%M}"
+
+
+def conversation_summaries(conversations: Iterable[Conversation]) -> list[dict[str, Any]]:
+    """Each conversation with its title and number of turns, for history lists."""
+    conversations = list(conversations)
+    firsts: dict[uuid.UUID, Inquiry] = {}
+    counts: dict[uuid.UUID, int] = {}
+    for inquiry in Inquiry.objects.filter(conversation__in=conversations).order_by("created_at"):
+        firsts.setdefault(inquiry.conversation_id, inquiry)
+        counts[inquiry.conversation_id] = counts.get(inquiry.conversation_id, 0) + 1
+    return [
+        {
+            "conversation": c,
+            "title": conversation_title(c, firsts.get(c.pk)),
+            "turns": counts.get(c.pk, 0),
+        }
+        for c in conversations
+    ]
 
 
 def inquiry_content(
@@ -54,24 +113,93 @@ def inquiry_content(
     placeholders, and values a model produced were never kept.
     """
     if not inquiry.content_key_wrapped:  # purged: the key and the content are gone
-        return {"redacted_question": "", "answer": "", "pii_restored": False}
+        return {"redacted_question": "", "answer": "", "draft": "", "pii_restored": False}
     key = ContentKey.unwrap(inquiry.content_key_wrapped)
-    question = inquiry.redacted_question_ciphertext
-    answer = inquiry.answer_ciphertext
-    content = {
-        "redacted_question": key.decrypt(question) if question else "",
-        "answer": key.decrypt(answer) if answer else "",
-        "pii_restored": False,
+    fields = {
+        "redacted_question": inquiry.redacted_question_ciphertext,
+        "answer": inquiry.answer_ciphertext,
+        "draft": inquiry.draft_ciphertext,
     }
+    content: dict[str, Any] = {
+        name: key.decrypt(ciphertext) if ciphertext else "" for name, ciphertext in fields.items()
+    }
+    content["pii_restored"] = False
     allowed = inquiry.policy_decision.get("requester_may_see_restored_pii", False)
     if restore and allowed and viewer.pk == inquiry.user_id and inquiry.vault_ciphertext:
         vault = pseudonyms.PseudonymVault.from_json(
             json.loads(key.decrypt(inquiry.vault_ciphertext))
         )
-        content["redacted_question"] = pseudonyms.restore(content["redacted_question"], vault)
-        content["answer"] = pseudonyms.restore(content["answer"], vault)
+        for name in fields:
+            content[name] = pseudonyms.restore(content[name], vault)
         content["pii_restored"] = True
     return content
+
+
+def inquiry_payload(
+    inquiry: Inquiry, *, viewer: AbstractBaseUser, restore: bool = False
+) -> dict[str, Any]:
+    """Everything the requester may see of an inquiry: its content, how it was decided, what
+    was redacted and where the answer comes from."""
+    decision = inquiry.policy_decision
+    failure = (
+        {"reason": inquiry.failure_reason, "message": inquiry.get_failure_reason_display()}
+        if inquiry.status == Inquiry.Status.FAILED
+        else None
+    )
+    refusal = decision.get("refusal") if inquiry.status == Inquiry.Status.REFUSED else None
+    return {
+        **inquiry_content(inquiry, viewer=viewer, restore=restore),
+        "id": inquiry.id,
+        "conversation": inquiry.conversation_id,
+        "status": inquiry.status,
+        "progress": inquiry.progress,
+        "domain": inquiry.domain.slug,
+        "jurisdiction": inquiry.jurisdiction,
+        "citations": inquiry.citations,
+        "grounding": inquiry.grounding,
+        "unverified_references": inquiry.unverified_references,
+        "disclaimer": decision.get("disclaimer"),
+        "refusal": refusal,
+        "policy": {
+            "id": inquiry.policy_id,
+            "version": inquiry.policy_version,
+            "action": decision.get("action", ""),
+            "entities": decision.get("entities", []),
+            "backend": decision.get("backend"),
+            "rules": decision.get("rules", []),
+        },
+        "redactions": {"question": inquiry.question_entities, "answer": inquiry.answer_entities},
+        "redaction_notice": {
+            "question": describe_counts(inquiry.question_entities),
+            "answer": describe_counts(inquiry.answer_entities),
+        },
+        "model": {"id": inquiry.model_id, "version": inquiry.model_version},
+        "failure": failure,
+        "timings": inquiry.timings,
+        "attempts": inquiry.attempts,
+        "created_at": inquiry.created_at,
+        "started_at": inquiry.started_at,
+        "finished_at": inquiry.finished_at,
+        "retain_until": inquiry.retain_until,
+        "content_purged_at": inquiry.content_purged_at,
+    }
+
+
+def queue_position(inquiry: Inquiry) -> int:
+    """How many queued inquiries were submitted before this one (0 when it is next)."""
+    return Inquiry.objects.filter(
+        status=Inquiry.Status.QUEUED, created_at__lt=inquiry.created_at
+    ).count()
+
+
+def jurisdictions_for(user: AbstractBaseUser) -> list[dict[str, Any]]:
+    """Jurisdictions the user can ask in, with the granted domains offered in each."""
+    offered: dict[str, dict[str, Any]] = {}
+    for domain in domain_list(user=user):
+        for jurisdiction in domain_jurisdictions(domain):
+            entry = offered.setdefault(jurisdiction["code"], {**jurisdiction, "domains": []})
+            entry["domains"].append(domain.slug)
+    return sorted(offered.values(), key=lambda j: j["code"])
 
 
 def domain_jurisdictions(domain: Domain) -> list[dict[str, str]]:

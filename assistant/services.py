@@ -2,29 +2,33 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
+import re
 import threading
 import time
 import traceback
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from assistant.authorization import Action, NotVisible, authorize_domain, authorize_owner
 from assistant.backends import BackendError, backend_for
 from assistant.celery import TransientError
-from assistant.models import Inquiry
+from assistant.models import ApiToken, Conversation, IdempotencyKey, Inquiry
 from assistant.prompting import build_messages, resolve_citations
-from assistant.roles import grants_domain
 from compliance import pii
 from compliance.crypto import ContentKey, DecryptionError
 from compliance.decisions import RouteDecision, decide_content, decide_route, policy_summary
@@ -77,18 +81,89 @@ def _route(policy: Policy, domain: Domain) -> RouteDecision:
     )
 
 
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was already used for a different request."""
+
+
+def idempotency_hash(payload: dict[str, Any]) -> str:
+    """An HMAC of the request, so a retry can be recognised without storing its content."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hmac.new(settings.SECRET_KEY.encode(), canonical.encode(), hashlib.sha256).hexdigest()
+
+
+def idempotent_inquiry(*, user: AbstractBaseUser, key: str, request_hash: str) -> Inquiry | None:
+    """The inquiry an earlier request with this key created, if the key is still remembered.
+    Raises ``IdempotencyConflict`` when the key was used for a different request."""
+    horizon = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS)
+    IdempotencyKey.objects.filter(user=user, key=key, created_at__lt=horizon).delete()
+    row = IdempotencyKey.objects.select_related("inquiry").filter(user=user, key=key).first()
+    if row is None:
+        return None
+    if not hmac.compare_digest(row.request_hash, request_hash):
+        raise IdempotencyConflict(key)
+    return row.inquiry
+
+
+def _conversation_for(
+    user: AbstractBaseUser, conversation_id: uuid.UUID, domain: str | None, jurisdiction: str | None
+) -> Conversation:
+    try:
+        conversation = authorize_owner(
+            user,
+            Conversation.objects.select_related("domain")
+            .filter(pk=conversation_id, deleted_at__isnull=True)
+            .first(),
+            Action.CONVERSATION_VIEW,
+            kind="conversation",
+        )
+    except NotVisible as exc:
+        raise ValidationError({"conversation": [str(exc)]}, code="unknown_conversation") from None
+    for name, given, fixed in (
+        ("domain", domain, conversation.domain.slug),
+        ("jurisdiction", jurisdiction, conversation.jurisdiction),
+    ):
+        if given and given != fixed:
+            raise ValidationError(
+                {name: [f"The conversation is in {name} {fixed!r}; a follow-up stays in it."]},
+                code="conversation_mismatch",
+            )
+    return conversation
+
+
 @sensitive_variables("question")
 def inquiry_submit(
-    *, user: AbstractBaseUser, domain: str, jurisdiction: str, question: str
+    *,
+    user: AbstractBaseUser,
+    question: str,
+    domain: str | None = None,
+    jurisdiction: str | None = None,
+    conversation: uuid.UUID | None = None,
+    idempotency: tuple[str, str] | None = None,
 ) -> Inquiry:
     """Validate, store the question encrypted, record the audit event and queue the work.
 
-    Raises ``ValidationError`` naming the field for an unknown domain or jurisdiction,
-    ``PermissionDenied`` (audited) when the user's role does not grant the domain,
+    A question starts a new conversation unless ``conversation`` names one of the user's own,
+    whose domain and jurisdiction it then inherits. ``idempotency`` is an Idempotency-Key and
+    the request's hash: the key is stored with the inquiry, so a retry finds it.
+
+    Raises ``ValidationError`` naming the field for an unknown domain, jurisdiction or
+    conversation, ``PermissionDenied`` (audited) when the user's role does not grant the domain,
     ``PolicyRefused`` (audited) when the jurisdiction's policy does not offer the domain or no
-    model backend runs in an allowed region, and ``QueueUnavailable`` when the queue cannot be
-    reached.
+    model backend runs in an allowed region, ``IdempotencyConflict`` when a concurrent request
+    took the key first, and ``QueueUnavailable`` when the queue cannot be reached.
     """
+    thread = None
+    if conversation is not None:
+        thread = _conversation_for(user, conversation, domain, jurisdiction)
+        domain, jurisdiction = thread.domain.slug, thread.jurisdiction
+    absent = [
+        name for name, value in (("domain", domain), ("jurisdiction", jurisdiction)) if not value
+    ]
+    if absent:
+        raise ValidationError(
+            {name: ["This field is required unless a conversation is given."] for name in absent},
+            code="required",
+        )
     domain_row = domain_get(slug=domain)
     if domain_row is None:
         raise ValidationError({"domain": [f"Unknown domain {domain!r}."]}, code="unknown_domain")
@@ -108,18 +183,7 @@ def inquiry_submit(
             },
             code="jurisdiction_not_served",
         )
-    if not grants_domain(user, domain_row):
-        audit_event_record(
-            actor=user,
-            event_type=AuditEvent.Type.ACCESS_DENIED,
-            outcome=AuditEvent.Outcome.DENIED,
-            domain=domain_row.slug,
-            jurisdiction=jurisdiction,
-            details={"action": "inquiry.submit", "reason": "role_not_granted_domain"},
-        )
-        raise PermissionDenied(
-            f"Your role does not grant access to the {domain_row.slug!r} domain."
-        )
+    authorize_domain(user, domain_row, jurisdiction=jurisdiction)
     route = _route(policy, domain_row)
     if not route.allowed:
         audit_event_record(
@@ -138,38 +202,71 @@ def inquiry_submit(
         raise PolicyRefused(policy=policy, reason=route.reason, message=route.message)
 
     key = ContentKey.generate()
-    with transaction.atomic():
-        inquiry = Inquiry.objects.create(
-            user=user,
-            domain=domain_row,
-            jurisdiction=jurisdiction,
-            content_key_wrapped=key.wrapped,
-            question_ciphertext=key.encrypt(question),
-            policy_id=policy.jurisdiction,
-            policy_version=policy.version,
-        )
-        # Set now, so even a question that never gets processed is removed on time.
-        inquiry.retain_until = inquiry.created_at + timedelta(days=policy.retention_days)
-        inquiry.save(update_fields=["retain_until"])
-        audit_event_record(
-            actor=user,
-            event_type=AuditEvent.Type.INQUIRY_RECEIVED,
-            outcome=AuditEvent.Outcome.SUCCESS,
-            inquiry_id=inquiry.id,
-            domain=domain_row.slug,
-            jurisdiction=jurisdiction,
-            details={
-                "question_chars": len(question),
-                "policy_id": policy.jurisdiction,
-                "policy_version": policy.version,
-            },
-        )
+    try:
+        with transaction.atomic():
+            inquiry = _store(user, domain_row, jurisdiction, thread, key, question, policy)
+            if idempotency is not None:
+                IdempotencyKey.objects.create(
+                    user=user, key=idempotency[0], request_hash=idempotency[1], inquiry=inquiry
+                )
+    except IntegrityError:
+        if idempotency is None:
+            raise
+        # A concurrent request with the same key committed first; this one stored nothing.
+        raise IdempotencyConflict(idempotency[0]) from None
     # After the commit: a worker must never receive an id it cannot read yet. Outside an outer
     # transaction this runs at once, so a broker outage is reported to this caller.
     transaction.on_commit(lambda: _publish(inquiry.id))
     inquiry.refresh_from_db(fields=["status", "failure_reason"])
     if inquiry.failure_reason == Reason.QUEUE_UNAVAILABLE:
         raise QueueUnavailable(inquiry)
+    return inquiry
+
+
+@sensitive_variables("question")
+def _store(
+    user: AbstractBaseUser,
+    domain_row: Domain,
+    jurisdiction: str,
+    thread: Conversation | None,
+    key: ContentKey,
+    question: str,
+    policy: Policy,
+) -> Inquiry:
+    now = timezone.now()
+    if thread is None:
+        thread = Conversation.objects.create(
+            user=user, domain=domain_row, jurisdiction=jurisdiction
+        )
+    else:
+        Conversation.objects.filter(pk=thread.pk).update(updated_at=now)
+    inquiry = Inquiry.objects.create(
+        user=user,
+        domain=domain_row,
+        jurisdiction=jurisdiction,
+        conversation=thread,
+        content_key_wrapped=key.wrapped,
+        question_ciphertext=key.encrypt(question),
+        policy_id=policy.jurisdiction,
+        policy_version=policy.version,
+    )
+    # Set now, so even a question that never gets processed is removed on time.
+    inquiry.retain_until = inquiry.created_at + timedelta(days=policy.retention_days)
+    inquiry.save(update_fields=["retain_until"])
+    audit_event_record(
+        actor=user,
+        event_type=AuditEvent.Type.INQUIRY_RECEIVED,
+        outcome=AuditEvent.Outcome.SUCCESS,
+        inquiry_id=inquiry.id,
+        domain=domain_row.slug,
+        jurisdiction=jurisdiction,
+        details={
+            "question_chars": len(question),
+            "policy_id": policy.jurisdiction,
+            "policy_version": policy.version,
+            "conversation": str(thread.pk),
+        },
+    )
     return inquiry
 
 
@@ -218,6 +315,7 @@ def inquiry_claim(*, inquiry_id: uuid.UUID) -> Inquiry | None:
         _claimable(), pk=inquiry_id, attempts__lt=settings.INQUIRY_MAX_ATTEMPTS
     ).update(
         status=Inquiry.Status.RUNNING,
+        progress=Progress.SCREENING,
         attempts=F("attempts") + 1,
         lease_expires_at=_lease_until(),
         started_at=Coalesce(F("started_at"), now),
@@ -260,6 +358,16 @@ def _save_step(inquiry: Inquiry, **fields: Any) -> bool:
     for name, value in fields.items():
         setattr(inquiry, name, value)
     return bool(updated)
+
+
+class Progress:
+    """What a running inquiry is doing, for the person waiting for it."""
+
+    SCREENING = "screening"
+    CHECKING_POLICY = "checking_policy"
+    RETRIEVING = "retrieving"
+    GENERATING = "generating"
+    SCREENING_ANSWER = "screening_answer"
 
 
 class ClaimLost(Exception):
@@ -359,6 +467,93 @@ class _Fail(Exception):
         self.detail = detail
 
 
+# How much of a conversation a follow-up sees: the last turns, each answer cut to a length.
+HISTORY_TURNS = 2
+HISTORY_ANSWER_CHARS = 800
+
+
+@dataclass
+class History:
+    """Earlier turns of an inquiry's conversation, redacted, oldest first."""
+
+    questions: list[str] = field(default_factory=list)
+    answers: list[str] = field(default_factory=list)
+    vault: pii.PseudonymVault | None = None
+
+
+def _conversation_history(inquiry: Inquiry) -> History:
+    history = History()
+    if inquiry.conversation_id is None:
+        return history
+    earlier = (
+        Inquiry.objects.filter(
+            conversation_id=inquiry.conversation_id, created_at__lt=inquiry.created_at
+        )
+        .exclude(content_key_wrapped="")
+        .order_by("-created_at")[:10]
+    )
+    for turn in earlier:
+        try:
+            key = ContentKey.unwrap(turn.content_key_wrapped)
+            if history.vault is None and turn.vault_ciphertext:
+                history.vault = pii.PseudonymVault.from_json(
+                    json.loads(key.decrypt(turn.vault_ciphertext))
+                )
+            if turn.status == Inquiry.Status.ANSWERED and len(history.questions) < HISTORY_TURNS:
+                answer = "\n\n".join(
+                    part
+                    for part in key.decrypt(turn.answer_ciphertext).split("\n\n")
+                    if not part.startswith("Disclaimer (")
+                )
+                history.questions.insert(0, key.decrypt(turn.redacted_question_ciphertext))
+                history.answers.insert(0, answer[:HISTORY_ANSWER_CHARS])
+        except DecryptionError:
+            # An unreadable earlier turn only costs the follow-up its context.
+            logger.warning("inquiry %s: earlier turn %s is unreadable", inquiry.id, turn.id)
+    return history
+
+
+# Where a draft may be cut: after a clause or sentence, or at a line break.
+_CLAUSE_END = re.compile(r"[.!?;:,)\]](?=\s)|\n")
+
+
+class DraftPublisher:
+    """Receives the answer while it is generated. At each clause boundary it screens the text so
+    far for personal data and stores the screened text, encrypted, as the inquiry's draft, which
+    the stream sends to the requester. Unscreened text is never stored or sent. A screening
+    failure is kept, and fails the inquiry once generation ends (fail closed)."""
+
+    def __init__(self, inquiry: Inquiry, key: ContentKey, *, entities: list[str]) -> None:
+        self.inquiry = inquiry
+        self.key = key
+        self.entities = entities
+        self.published = 0
+        self.screening_error: Exception | None = None
+
+    @sensitive_variables("text", "screened")
+    def __call__(self, text: str) -> None:
+        if self.screening_error is not None:
+            return
+        cut = max((m.end() for m in _CLAUSE_END.finditer(text, self.published)), default=0)
+        if cut <= self.published:
+            return
+        try:
+            screened = pii.screen_output(text[:cut], entities=self.entities)
+        except pii.PiiDetectionError as exc:
+            self.screening_error = exc
+            return
+        self.published = cut
+        try:
+            Inquiry.objects.filter(
+                pk=self.inquiry.pk, status=Inquiry.Status.RUNNING, attempts=self.inquiry.attempts
+            ).update(
+                draft_ciphertext=self.key.encrypt(screened.text), lease_expires_at=_lease_until()
+            )
+        except DatabaseError as exc:
+            # The draft is a preview; the answer is stored by the pipeline's own steps.
+            logger.warning("inquiry %s: draft not stored: %s", self.inquiry.id, safe_traceback(exc))
+
+
 @sensitive_variables("question", "screening", "generation", "screened_answer", "vault")
 def inquiry_run(*, inquiry_id: uuid.UUID) -> None:
     """Run one inquiry through the pipeline, driven by its jurisdiction's policy:
@@ -413,7 +608,9 @@ def inquiry_run(*, inquiry_id: uuid.UUID) -> None:
         except DecryptionError as exc:
             raise _Fail(Reason.CONTENT_UNREADABLE) from exc
         started = time.perf_counter()
-        vault = pii.PseudonymVault()
+        history = _conversation_history(inquiry)
+        # A follow-up keeps the placeholders of earlier turns: the same value gets the same one.
+        vault = history.vault or pii.PseudonymVault()
         try:
             screening = pii.screen_input(question, vault, entities=summary["entities"])
         except pii.PiiDetectionError as exc:
@@ -432,6 +629,7 @@ def inquiry_run(*, inquiry_id: uuid.UUID) -> None:
             redacted_question_ciphertext=key.encrypt(screening.text),
             vault_ciphertext=key.encrypt(json.dumps(vault.to_json())),
             question_entities=screening.counts,
+            progress=Progress.CHECKING_POLICY,
         )
 
         # 3. Classify the redacted question against the policy's refusal rules.
@@ -474,6 +672,7 @@ def inquiry_run(*, inquiry_id: uuid.UUID) -> None:
             policy_decision=decision,
             refusal_category=content.rule.category if content.rule else "",
             retain_until=inquiry.created_at + timedelta(days=policy.retention_days),
+            progress=Progress.RETRIEVING,
         )
         if content.action == "refuse":
             _finish(
@@ -489,8 +688,10 @@ def inquiry_run(*, inquiry_id: uuid.UUID) -> None:
         step = "retrieve"
         started = time.perf_counter()
         try:
+            # A follow-up ("and for a business associate?") is retrieved with the turn before it.
+            query = "\n".join([*history.questions[-1:], screening.text])
             passages = passages_retrieve(
-                domain=domain, jurisdiction=inquiry.jurisdiction, query=screening.text
+                domain=domain, jurisdiction=inquiry.jurisdiction, query=query
             )
         except Exception as exc:
             logger.error("inquiry %s: retrieval failed: %s", inquiry.id, safe_traceback(exc))
@@ -505,6 +706,7 @@ def inquiry_run(*, inquiry_id: uuid.UUID) -> None:
                 "index_revision": domain.index_revision,
                 "ms": timings["retrieve_ms"],
             },
+            progress=Progress.GENERATING,
         )
         notice = content.rule.text if content.action == "general_only" else ""
         if not passages:
@@ -536,8 +738,14 @@ def inquiry_run(*, inquiry_id: uuid.UUID) -> None:
             passages=passages,
             count_tokens=backend.count_tokens,
             max_input_tokens=profile["max_input_tokens"],
+            history=list(zip(history.questions, history.answers, strict=True)),
         )
-        generation = backend.generate(messages, max_new_tokens=profile["max_new_tokens"])
+        drafts = DraftPublisher(inquiry, key, entities=summary["entities"])
+        generation = backend.generate(
+            messages, max_new_tokens=profile["max_new_tokens"], on_text=drafts
+        )
+        if drafts.screening_error is not None:
+            raise _Fail(Reason.OUTPUT_SCREENING_FAILED, str(drafts.screening_error))
         timings["generate_ms"] = _ms(started)
         _step(
             inquiry,
@@ -553,6 +761,7 @@ def inquiry_run(*, inquiry_id: uuid.UUID) -> None:
             },
             model_id=generation.model_id,
             model_version=generation.model_version,
+            progress=Progress.SCREENING_ANSWER,
         )
 
         # 6. Screen the output and check its citations before anything is stored.
@@ -690,6 +899,8 @@ def _finish(
             status=status,
             finished_at=finished,
             lease_expires_at=None,
+            progress="",
+            draft_ciphertext="",
         ):
             raise ClaimLost
         if screening_details is not None:
@@ -740,20 +951,7 @@ def inquiries_purge_expired(*, now: datetime | None = None) -> int:
             )
             if inquiry is None:
                 continue
-            # Destroying the content key makes every copy of the content unreadable (backups,
-            # replicas); the ciphertext is removed as well.
-            inquiry.content_key_wrapped = ""
-            inquiry.question_ciphertext = ""
-            inquiry.redacted_question_ciphertext = ""
-            inquiry.answer_ciphertext = ""
-            inquiry.vault_ciphertext = ""
-            inquiry.content_purged_at = now
-            if not inquiry.is_finished:
-                # A question that was never processed is not processed after its content is gone.
-                inquiry.status = Inquiry.Status.FAILED
-                inquiry.failure_reason = Reason.CONTENT_UNREADABLE
-                inquiry.finished_at = now
-            inquiry.save()
+            _erase_content(inquiry, now)
             _audit(
                 inquiry,
                 AuditEvent.Type.INQUIRY_CONTENT_PURGED,
@@ -764,6 +962,102 @@ def inquiries_purge_expired(*, now: datetime | None = None) -> int:
             )
             purged += 1
     return purged
+
+
+def _erase_content(inquiry: Inquiry, now: datetime) -> None:
+    # Destroying the content key makes every copy of the content unreadable (backups,
+    # replicas); the ciphertext is removed as well.
+    inquiry.content_key_wrapped = ""
+    inquiry.question_ciphertext = ""
+    inquiry.redacted_question_ciphertext = ""
+    inquiry.answer_ciphertext = ""
+    inquiry.vault_ciphertext = ""
+    inquiry.draft_ciphertext = ""
+    inquiry.content_purged_at = now
+    if not inquiry.is_finished:
+        # A question that was never processed is not processed after its content is gone; a
+        # worker running it loses its claim at its next step and stores nothing more.
+        inquiry.status = Inquiry.Status.FAILED
+        inquiry.failure_reason = Reason.CONTENT_UNREADABLE
+        inquiry.finished_at = now
+        inquiry.progress = ""
+        inquiry.lease_expires_at = None
+    inquiry.save()
+
+
+def conversation_delete(*, user: AbstractBaseUser, conversation_id: uuid.UUID) -> int:
+    """Delete one of the user's conversations: the content of its inquiries is erased (keys
+    destroyed), it disappears from their history, and the audit trail keeps a record of it.
+    Returns the number of inquiries erased."""
+    live = Conversation.objects.filter(pk=conversation_id, deleted_at__isnull=True)
+    # Decided outside the transaction below, so that the audited denial is not rolled back.
+    authorize_owner(user, live.first(), Action.CONVERSATION_DELETE, kind="conversation")
+    with transaction.atomic():
+        conversation = live.select_for_update().select_related("domain").first()
+        if conversation is None:  # deleted meanwhile by a concurrent request
+            raise NotVisible("No conversation with this id belongs to you.")
+        now = timezone.now()
+        inquiries = list(
+            Inquiry.objects.select_for_update()
+            .select_related("domain", "user")
+            .filter(conversation=conversation)
+        )
+        for inquiry in inquiries:
+            if inquiry.content_purged_at is None:
+                _erase_content(inquiry, now)
+        conversation.deleted_at = now
+        conversation.save(update_fields=["deleted_at"])
+        audit_event_record(
+            actor=user,
+            event_type=AuditEvent.Type.CONVERSATION_DELETED,
+            outcome=AuditEvent.Outcome.SUCCESS,
+            domain=conversation.domain.slug,
+            jurisdiction=conversation.jurisdiction,
+            details={
+                "conversation": str(conversation.pk),
+                "inquiries": [str(i.pk) for i in inquiries],
+            },
+        )
+    return len(inquiries)
+
+
+def token_create(*, user: AbstractBaseUser, label: str = "") -> tuple[ApiToken, str]:
+    """A new API token for the user, and its secret (shown once; only its digest is kept)."""
+    limit = settings.REST_KNOX["TOKEN_LIMIT_PER_USER"]
+    live = ApiToken.objects.filter(user=user, expiry__gt=timezone.now()).count()
+    if live >= limit:
+        raise ValidationError(
+            {"non_field_errors": [f"You already have {live} live tokens; revoke one first."]},
+            code="token_limit",
+        )
+    with transaction.atomic():
+        token, secret = ApiToken.objects.create(user=user, label=label)
+        # Getting a token is the API's login: it goes in the trail like a portal login.
+        audit_event_record(
+            actor=user,
+            event_type=AuditEvent.Type.AUTH_LOGIN,
+            outcome=AuditEvent.Outcome.SUCCESS,
+            details={"channel": "api", "method": "token", "token": str(token.public_id)},
+        )
+    return token, secret
+
+
+def token_revoke(*, user: AbstractBaseUser, public_id: uuid.UUID) -> None:
+    # Decided outside the transaction below, so that the audited denial is not rolled back.
+    token = authorize_owner(
+        user,
+        ApiToken.objects.filter(public_id=public_id).first(),
+        Action.TOKEN_REVOKE,
+        kind="token",
+    )
+    with transaction.atomic():
+        token.delete()
+        audit_event_record(
+            actor=user,
+            event_type=AuditEvent.Type.AUTH_TOKEN_REVOKED,
+            outcome=AuditEvent.Outcome.SUCCESS,
+            details={"token": str(public_id)},
+        )
 
 
 def inquiries_requeue_stale(*, queued_for_seconds: int = 300) -> int:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -183,7 +184,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "compliance",
     "domains",
     "assistant",
@@ -198,6 +202,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it answers a locked-out login with 429.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out username and address is refused before the password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "assistant.urls"
@@ -286,18 +298,64 @@ INQUIRY_LEASE_SECONDS = env_int("INQUIRY_LEASE_SECONDS", 300)
 INQUIRY_MAX_ATTEMPTS = env_int("INQUIRY_MAX_ATTEMPTS", 3)
 # Longest time GET /api/v1/inquiries/{id}?wait=N may hold a request open.
 INQUIRY_MAX_WAIT_SECONDS = env_int("INQUIRY_MAX_WAIT_SECONDS", 60)
+# The event stream of an inquiry (GET /api/v1/inquiries/{id}/stream) checks for news this often
+# and ends after this long; a client then reconnects or fetches the inquiry.
+INQUIRY_STREAM_POLL_SECONDS = float(env_str("INQUIRY_STREAM_POLL_SECONDS", "0.25"))
+INQUIRY_STREAM_SECONDS = env_int("INQUIRY_STREAM_SECONDS", 300)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an unauthenticated request gets 401 with a WWW-Authenticate header.
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env_str("API_THROTTLE_USER", "600/hour"),
+        # Creating inquiries runs the models; it has its own, lower budget.
+        "inquiries": env_str("API_THROTTLE_INQUIRIES", "120/hour"),
+        # Unauthenticated requests (the token endpoint), per client address.
+        "anon": env_str("API_THROTTLE_ANON", "60/hour"),
+    },
     "EXCEPTION_HANDLER": "assistant.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+# API tokens (django-rest-knox): stored as digests only, expiring, revocable one by one.
+API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 24 * 30)
+KNOX_TOKEN_MODEL = "assistant.ApiToken"  # noqa: S105 (a model name)
+# knox's own migrations would create its default token table, which ApiToken replaces.
+MIGRATION_MODULES = {"knox": None}
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=API_TOKEN_TTL_HOURS),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
+    "TOKEN_LIMIT_PER_USER": env_int("API_TOKEN_LIMIT_PER_USER", 20),
+}
+# An Idempotency-Key is remembered this long; a retry within it returns the first inquiry.
+IDEMPOTENCY_KEY_HOURS = env_int("IDEMPOTENCY_KEY_HOURS", 24)
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Regulated Assistant API",
+    "DESCRIPTION": (
+        "Ask questions of small domain models grounded in regulatory text. Every question is "
+        "screened for personal data, decided by its jurisdiction's policy and audited."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # The interactive docs load their assets from the app itself, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "InquiryStatusEnum": "assistant.models.Inquiry.Status",
+    },
 }
 
 # Celery. Only ids travel through the broker; no results are stored anywhere.
@@ -373,7 +431,37 @@ if not DEBUG:
     if env_bool("BEHIND_TLS_PROXY", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
+# Sessions end after this many idle seconds: every request moves the expiry forward.
+SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# The cache holds throttling and lockout counters, which every web process must share: a
+# database table (created by `migrate`) unless CACHE_URL names a Redis server.
+CACHE_URL = env_str("CACHE_URL")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "assistant_cache",
+        }
+    )
+}
+
+# Failed logins (portal and API token) per username and address: after AXES_FAILURE_LIMIT, the
+# pair is locked out for AXES_COOLOFF_TIME. Counters live in the cache only, and the username is
+# keyed by its HMAC, so a mistyped username never lands in a table.
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "assistant.authentication.username_for_lockout"
+AXES_LOCKOUT_CALLABLE = "assistant.authentication.locked_out_response"
+AXES_VERBOSE = False
+AXES_ENABLE_ADMIN = False
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {
@@ -388,5 +476,7 @@ LOGGING = {
         "decision_process": {"level": "CRITICAL", "propagate": False},
         "django.db.backends": {"level": "INFO"},
         "faiss.loader": {"level": "WARNING"},
+        # django-axes logs every login's counter reset at INFO.
+        "axes": {"level": "WARNING"},
     },
 }

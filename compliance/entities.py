@@ -40,3 +40,38 @@ ENTITY_TYPES: dict[str, str] = {
     "ES_NIF": "Spanish national identity numbers (DNI/NIF, check letter)",
     "DE_TAX_ID": "German tax identification numbers (checksum)",
 }
+
+# How a count of each type reads in a sentence: "1 name, 2 record numbers".
+ENTITY_NOUNS: dict[str, tuple[str, str]] = {
+    "PERSON": ("name", "names"),
+    "LOCATION": ("place", "places"),
+    "STREET_ADDRESS": ("street address", "street addresses"),
+    "CONTACT_DETAILS": ("contact detail", "contact details"),
+    "DATE": ("date", "dates"),
+    "PHONE_NUMBER": ("phone number", "phone numbers"),
+    "EMAIL_ADDRESS": ("e-mail address", "e-mail addresses"),
+    "URL": ("web address", "web addresses"),
+    "IP_ADDRESS": ("IP address", "IP addresses"),
+    "MEDICAL_RECORD_NUMBER": ("record number", "record numbers"),
+    "CREDIT_CARD": ("card number", "card numbers"),
+    "NRP": ("special-category detail", "special-category details"),
+    "ORGANIZATION": ("organisation", "organisations"),
+    "ZIP_CODE": ("ZIP code", "ZIP codes"),
+    "AGE_OVER_89": ("age over 89", "ages over 89"),
+    "CASE_NUMBER": ("case number", "case numbers"),
+    "ACCOUNT_NUMBER": ("account number", "account numbers"),
+}
+
+
+def describe_counts(counts: dict[str, int]) -> str:
+    """``{"PERSON": 1, "MEDICAL_RECORD_NUMBER": 1}`` as "1 name, 1 record number". A type with
+    no noun of its own reads as its description ("1 of US Social Security numbers")."""
+    parts = []
+    for entity_type, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        if entity_type in ENTITY_NOUNS:
+            singular, plural = ENTITY_NOUNS[entity_type]
+            parts.append(f"{count} {singular if count == 1 else plural}")
+        else:
+            description = ENTITY_TYPES.get(entity_type, entity_type).split(" (")[0]
+            parts.append(f"{count} of {description}")
+    return ", ".join(parts)

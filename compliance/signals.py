@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from axes.signals import user_locked_out
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
@@ -51,4 +52,15 @@ def _login_failed(sender, credentials, request=None, **kwargs) -> None:
         event_type=AuditEvent.Type.AUTH_LOGIN_FAILED,
         outcome=AuditEvent.Outcome.DENIED,
         details={"channel": _channel(request), "account_exists": account is not None},
+    )
+
+
+@receiver(user_locked_out, dispatch_uid="compliance.audit.locked_out")
+def _locked_out(sender, request=None, **kwargs) -> None:
+    # django-axes passes the lockout key (an HMAC of the typed name), never the name itself.
+    audit_event_record(
+        actor=None,
+        event_type=AuditEvent.Type.AUTH_LOCKED_OUT,
+        outcome=AuditEvent.Outcome.DENIED,
+        details={"channel": _channel(request)},
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -18,8 +19,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from assistant.authorization import authorize_officer
 from assistant.models import Inquiry
-from assistant.roles import COMPLIANCE_OFFICER, roles_of
 from assistant.selectors import inquiry_content
 from compliance import charts, pii
 from compliance.forms import AuditFilterForm, RevealForm, scope_q
@@ -42,13 +43,9 @@ def officer_required(view):
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        if COMPLIANCE_OFFICER not in roles_of(request.user):
-            audit_event_record(
-                actor=request.user,
-                event_type=AuditEvent.Type.ACCESS_DENIED,
-                outcome=AuditEvent.Outcome.DENIED,
-                details={"action": "audit.view", "path": request.path, "reason": "not_an_officer"},
-            )
+        try:
+            authorize_officer(request.user, path=request.path)
+        except PermissionDenied:
             return render(request, "compliance/denied.html", status=403)
         return view(request, *args, **kwargs)
 

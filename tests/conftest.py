@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from assistant import roles
@@ -36,6 +35,17 @@ TEST_QUEUE = f"test-{uuid.uuid4().hex[:12]}"
 celery_app.conf.task_default_queue = TEST_QUEUE
 if f"sqla+sqlite:///{settings.EMBEDDED_BROKER_PATH}" == settings.CELERY_BROKER_URL:
     celery_app.conf.broker_url = f"sqla+sqlite:///{settings.VAR_DIR / 'test-celery-broker.sqlite3'}"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttling and lockout counters must not leak between tests. The database cache is rolled
+    back with each test; a Redis cache (CACHE_URL) is emptied."""
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    if isinstance(caches["default"], RedisCache):
+        caches["default"].clear()
 
 
 @pytest.fixture(autouse=True)
@@ -107,9 +117,11 @@ def api_client() -> APIClient:
 
 
 def token_client(user: User) -> APIClient:
+    from assistant.models import ApiToken
+
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _, secret = ApiToken.objects.create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {secret}")
     return client
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -32,7 +33,16 @@ class ModelBackend(Protocol):
 
     def count_tokens(self, messages: list[dict[str, str]]) -> int: ...
 
-    def generate(self, messages: list[dict[str, str]], *, max_new_tokens: int) -> Generation: ...
+    def generate(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        max_new_tokens: int,
+        on_text: Callable[[str], None] | None = None,
+    ) -> Generation:
+        """The completion. ``on_text``, if given, receives the completion so far after each
+        generated token."""
+        ...
 
 
 def backend_for(profile: dict[str, Any]) -> ModelBackend:

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
@@ -139,6 +140,27 @@ def resolve(name: str) -> tuple[Path, str]:
     return directory, "local"
 
 
+class _CompletionStreamer:
+    """A transformers streamer (``put``/``end``) that hands the decoded completion so far to a
+    callback. ``generate`` first puts the prompt, which is skipped."""
+
+    def __init__(self, tokenizer: Any, on_text: Callable[[str], None]) -> None:
+        self.tokenizer = tokenizer
+        self.on_text = on_text
+        self.prompt_seen = False
+        self.ids: list[int] = []
+
+    def put(self, value: Any) -> None:
+        if not self.prompt_seen:
+            self.prompt_seen = True
+            return
+        self.ids.extend(int(i) for i in value.reshape(-1).tolist())
+        self.on_text(self.tokenizer.decode(self.ids, skip_special_tokens=True))
+
+    def end(self) -> None:
+        pass
+
+
 _cache_lock = threading.Lock()
 _backends: dict[str, TransformersBackend] = {}
 
@@ -177,7 +199,13 @@ class TransformersBackend:
     def count_tokens(self, messages: list[dict[str, str]]) -> int:
         return int(self._encode(messages)["input_ids"].shape[1])
 
-    def generate(self, messages: list[dict[str, str]], *, max_new_tokens: int) -> Generation:
+    def generate(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        max_new_tokens: int,
+        on_text: Callable[[str], None] | None = None,
+    ) -> Generation:
         try:
             inputs = self._encode(messages)
             with self._lock, self._torch.inference_mode():
@@ -187,6 +215,7 @@ class TransformersBackend:
                     do_sample=False,
                     repetition_penalty=1.1,
                     pad_token_id=self.tokenizer.eos_token_id,
+                    streamer=_CompletionStreamer(self.tokenizer, on_text) if on_text else None,
                 )
         except MemoryError:
             raise BackendError("out of memory while generating", permanent=False) from None

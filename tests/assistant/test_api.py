@@ -58,7 +58,12 @@ def test_submission_is_accepted_stored_encrypted_audited_and_queued(
             "inquiry.received",
             "success",
             clinician,
-            {"question_chars": len(QUESTION), "policy_id": "US", "policy_version": us.version},
+            {
+                "question_chars": len(QUESTION),
+                "policy_id": "US",
+                "policy_version": us.version,
+                "conversation": str(inquiry.conversation_id),
+            },
         )
     ]
     assert (inquiry.policy_id, inquiry.policy_version) == ("US", us.version)
@@ -79,8 +84,9 @@ def test_token_is_issued_for_a_username_and_password(clinician, api_client):
         {"username": "clinician", "password": "clinician-password-123"},
         format="json",
     )
-    assert response.status_code == 200
-    assert len(response.json()["token"]) == 40
+    assert response.status_code == 201
+    data = response.json()
+    assert len(data["token"]) == 64 and data["expires_at"] and data["id"]
     bad = api_client.post(
         "/api/v1/auth/token", {"username": "clinician", "password": "wrong"}, format="json"
     )
@@ -152,7 +158,7 @@ def test_role_without_the_domain_is_denied_and_the_denial_is_audited(
         lawyer,
         "denied",
         "healthcare",
-        {"action": "inquiry.submit", "reason": "role_not_granted_domain"},
+        {"action": "inquiry.create", "reason": "role_not_granted_domain"},
     )
     assert not Inquiry.objects.exists()
 

@@ -165,7 +165,7 @@ class FlakyBackend:
     def count_tokens(self, messages):
         return 10
 
-    def generate(self, messages, *, max_new_tokens):
+    def generate(self, messages, *, max_new_tokens, on_text=None):
         raise BackendError("backend busy", permanent=self.permanent)
 
 

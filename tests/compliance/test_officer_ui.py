@@ -261,7 +261,7 @@ def test_api_token_logins_and_failures_are_recorded(world):
         {"username": "clinician", "password": "clinician-password-123"},
         format="json",
     )
-    assert good.status_code == 200 and good.json()["token"]
+    assert good.status_code == 201 and good.json()["token"]
     events = list(
         AuditEvent.objects.filter(event_type__startswith="auth.").values_list(
             "event_type", "actor_label", "details"
@@ -269,5 +269,9 @@ def test_api_token_logins_and_failures_are_recorded(world):
     )
     assert events[-2:] == [
         ("auth.login_failed", "clinician", {"channel": "api", "account_exists": True}),
-        ("auth.login", "clinician", {"channel": "api", "method": "token"}),
+        (
+            "auth.login",
+            "clinician",
+            {"channel": "api", "method": "token", "token": good.json()["id"]},
+        ),
     ]
