@@ -8,4 +8,10 @@ app_name = "portal"
 
 urlpatterns = [
     path("", views.ask, name="ask"),
+    path("conversations/<uuid:conversation_id>", views.ask, name="conversation"),
+    path(
+        "conversations/<uuid:conversation_id>/delete",
+        views.conversation_remove,
+        name="conversation-delete",
+    ),
 ]
