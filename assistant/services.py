@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import json
 import logging
-import re
 import threading
 import time
 import traceback
@@ -406,6 +405,9 @@ def inquiry_fail(
         inquiry.failure_detail = detail[:300]
         inquiry.finished_at = timezone.now()
         inquiry.lease_expires_at = None
+        # A partial answer is not left behind: the draft goes with the failure.
+        inquiry.draft_ciphertext = ""
+        inquiry.progress = ""
         inquiry.save(
             update_fields=[
                 "status",
@@ -413,6 +415,8 @@ def inquiry_fail(
                 "failure_detail",
                 "finished_at",
                 "lease_expires_at",
+                "draft_ciphertext",
+                "progress",
             ]
         )
         _audit(
@@ -513,36 +517,44 @@ def _conversation_history(inquiry: Inquiry) -> History:
     return history
 
 
-# Where a draft may be cut: after a clause or sentence, or at a line break.
-_CLAUSE_END = re.compile(r"[.!?;:,)\]](?=\s)|\n")
+# While an answer is generated, the screened draft is refreshed at most this often, and each
+# word is published only once this many words follow it, so detection sees it in context.
+DRAFT_INTERVAL_SECONDS = 0.3
+DRAFT_HOLDBACK_WORDS = 3
 
 
 class DraftPublisher:
-    """Receives the answer while it is generated. At each clause boundary it screens the text so
-    far for personal data and stores the screened text, encrypted, as the inquiry's draft, which
-    the stream sends to the requester. Unscreened text is never stored or sent. A screening
-    failure is kept, and fails the inquiry once generation ends (fail closed)."""
+    """Receives the answer while it is generated. Every ``DRAFT_INTERVAL_SECONDS`` it screens
+    the text so far for personal data and stores the screened part before the last
+    ``DRAFT_HOLDBACK_WORDS`` words, encrypted, as the inquiry's draft, which the stream sends to
+    the requester. Unscreened text is never stored or sent. A screening failure is kept, and
+    fails the inquiry once generation ends (fail closed)."""
 
     def __init__(self, inquiry: Inquiry, key: ContentKey, *, entities: list[str]) -> None:
         self.inquiry = inquiry
         self.key = key
         self.entities = entities
         self.published = 0
+        self.last = time.monotonic()
         self.screening_error: Exception | None = None
 
     @sensitive_variables("text", "screened")
     def __call__(self, text: str) -> None:
         if self.screening_error is not None:
             return
-        cut = max((m.end() for m in _CLAUSE_END.finditer(text, self.published)), default=0)
-        if cut <= self.published:
+        if time.monotonic() - self.last < DRAFT_INTERVAL_SECONDS:
             return
+        self.last = time.monotonic()
         try:
-            screened = pii.screen_output(text[:cut], entities=self.entities)
+            screened, covered = pii.screen_output_prefix(
+                text, holdback_words=DRAFT_HOLDBACK_WORDS, entities=self.entities
+            )
         except pii.PiiDetectionError as exc:
             self.screening_error = exc
             return
-        self.published = cut
+        if covered <= self.published:
+            return
+        self.published = covered
         try:
             Inquiry.objects.filter(
                 pk=self.inquiry.pk, status=Inquiry.Status.RUNNING, attempts=self.inquiry.attempts

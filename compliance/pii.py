@@ -388,6 +388,26 @@ def screen_output(text: str, *, entities: list[str] | None = None) -> Screening:
     return Screening(text=redacted, entities=found)
 
 
+def screen_output_prefix(
+    text: str, *, holdback_words: int, entities: list[str] | None = None
+) -> tuple[Screening, int]:
+    """Screen an answer that is still being generated, for streaming. Detection runs on all of
+    ``text``, so every word is judged with at least ``holdback_words`` words after it, but only
+    the part before those last words is returned, cut before any value that straddles the cut.
+    Returns the screened prefix and how many characters of ``text`` it covers."""
+    found = detect(text, entities=entities)
+    words = list(re.finditer(r"\S+", text))
+    if len(words) <= holdback_words:
+        return Screening(text="", entities=[]), 0
+    cut = words[-holdback_words].start() if holdback_words else len(text)
+    for entity in found:
+        if entity.start < cut < entity.end:
+            cut = entity.start
+    kept = [entity for entity in found if entity.end <= cut]
+    redacted = _replace(text[:cut], kept, lambda entity, _: f"<{entity.entity_type}_REDACTED>")
+    return Screening(text=redacted.rstrip(), entities=kept), cut
+
+
 # One text per entity type that its recognizer must catch. Checked when a worker starts: a
 # type a policy names but nothing detects would otherwise pass through unredacted.
 SELF_TEST_SAMPLES: dict[str, str] = {

@@ -256,3 +256,88 @@ def test_question_outside_the_corpus_gets_no_generated_answer(
 
 def test_unknown_inquiry_id_is_ignored(db):
     services.inquiry_run(inquiry_id=uuid.uuid4())
+
+
+class DraftRecorder(services.DraftPublisher):
+    """The real publisher, also keeping each draft it stored (decrypted) for the test to read."""
+
+    stored: list[str] = []
+
+    def __call__(self, text):
+        before = self.published
+        super().__call__(text)
+        if self.published != before:
+            row = Inquiry.objects.get(pk=self.inquiry.pk)
+            DraftRecorder.stored.append(self.key.decrypt(row.draft_ciphertext))
+
+
+def test_answer_streams_as_screened_drafts_and_a_follow_up_keeps_placeholders(
+    catalog_domains, clinician, queued_ids, monkeypatch
+):
+    DraftRecorder.stored = []
+    monkeypatch.setattr(services, "DraftPublisher", DraftRecorder)
+    monkeypatch.setattr(services, "DRAFT_INTERVAL_SECONDS", 0.05)
+    seen: list[list[dict]] = []
+    real_build = services.build_messages
+
+    def build_and_keep(**kwargs):
+        messages, included = real_build(**kwargs)
+        seen.append(messages)
+        return messages, included
+
+    monkeypatch.setattr(services, "build_messages", build_and_keep)
+
+    first = submit(clinician)
+    services.inquiry_run(inquiry_id=first.id)
+    first.refresh_from_db()
+    assert first.status == "answered", first.failure_reason
+    # The answer arrived in several growing pieces, each short of the words still unjudged.
+    assert len(DraftRecorder.stored) >= 2, DraftRecorder.stored
+    assert all(
+        len(a) < len(b)
+        for a, b in zip(DraftRecorder.stored, DraftRecorder.stored[1:], strict=False)
+    )
+    assert (first.draft_ciphertext, first.progress) == ("", "")
+    for draft in DraftRecorder.stored:
+        for canary in CANARIES:
+            assert canary not in draft
+
+    follow_up = services.inquiry_submit(
+        user=clinician,
+        conversation=first.conversation_id,
+        question="What must a breach notice such as the one for John Smith contain?",
+    )
+    services.inquiry_run(inquiry_id=follow_up.id)
+    follow_up.refresh_from_db()
+    assert follow_up.status == "answered", follow_up.failure_reason
+    content = inquiry_content(follow_up, viewer=clinician)
+    # The same person gets the same placeholder in both turns.
+    assert "such as the one for <PERSON_1> contain" in content["redacted_question"]
+    prompt = seen[-1]
+    roles = [m["role"] for m in prompt]
+    assert roles == ["system", "user", "assistant", "user"]
+    assert prompt[1]["content"].startswith("My patient <PERSON_1>, MRN <MEDICAL_RECORD_NUMBER_1>")
+    assert "Disclaimer (" not in prompt[2]["content"]
+    for message in prompt:
+        for canary in CANARIES:
+            assert canary not in message["content"]
+
+
+def test_a_draft_screening_failure_fails_the_inquiry_closed(
+    catalog_domains, clinician, queued_ids, monkeypatch
+):
+    def fail_while_drafting(text, *, holdback_words, entities):
+        raise pii.PiiDetectionError("analyzer crashed")
+
+    # The final screening would succeed; the failed draft screening alone must stop the answer.
+    monkeypatch.setattr(pii, "screen_output_prefix", fail_while_drafting)
+    monkeypatch.setattr(services, "DRAFT_INTERVAL_SECONDS", 0)
+    inquiry = submit(clinician)
+    services.inquiry_run(inquiry_id=inquiry.id)
+    inquiry.refresh_from_db()
+    assert (inquiry.status, inquiry.failure_reason, inquiry.answer_ciphertext) == (
+        "failed",
+        "output_screening_failed",
+        "",
+    )
+    assert inquiry.draft_ciphertext == ""

@@ -177,3 +177,16 @@ def test_questions_about_the_rules_pass_through_unchanged():
             assert (
                 pii.screen_input(question, pii.PseudonymVault(), entities=entities).text == question
             )
+
+
+def test_streaming_prefix_holds_back_the_last_words_and_never_cuts_inside_a_value():
+    from compliance.pii import screen_output_prefix
+
+    text = "Notify the patient, John Smith, within sixty days of the"
+    screened, covered = screen_output_prefix(text, holdback_words=3)
+    assert text[covered:] == "days of the"
+    assert screened.text == "Notify the patient, <PERSON_REDACTED>, within sixty"
+    # A name that reaches into the held-back words is held back whole.
+    partial, covered = screen_output_prefix("Please call Dr. John Smith today", holdback_words=2)
+    assert "John" not in partial.text and "Smith" not in partial.text
+    assert screen_output_prefix("Too short", holdback_words=3)[1] == 0
