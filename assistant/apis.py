@@ -75,6 +75,29 @@ class Pages(PageNumberPagination):
     max_page_size = 100
 
 
+class QuerySerializer(serializers.Serializer):
+    """Query parameters. One given empty (``?status=``) is an error, as the schema says, rather
+    than silently ignored as DRF's form handling would."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        empty = {
+            name: ["This parameter may not be empty."]
+            for name in self.fields
+            if name in data and data.get(name) == ""
+        }
+        if empty:
+            raise serializers.ValidationError(empty)
+        return super().to_internal_value(data)
+
+
+class PageQuerySerializer(QuerySerializer):
+    """Pagination parameters, validated like any other input (the paginator alone would
+    silently ignore a bad page size)."""
+
+    page = serializers.IntegerField(required=False, min_value=1, help_text="From 1.")
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=Pages.max_page_size)
+
+
 class ErrorSerializer(serializers.Serializer):
     """Every error: ``{"error": {"status", "code", "message", "fields"?}}``."""
 
@@ -185,7 +208,7 @@ class InquiryListApi(APIView):
         url = serializers.URLField()
         stream = serializers.URLField()
 
-    class InquiryFilterSerializer(serializers.Serializer):
+    class InquiryFilterSerializer(PageQuerySerializer):
         status = serializers.ChoiceField(choices=Inquiry.Status.choices, required=False)
         domain = serializers.CharField(max_length=64, required=False)
         jurisdiction = serializers.CharField(max_length=16, required=False)
@@ -206,11 +229,7 @@ class InquiryListApi(APIView):
         finished_at = serializers.DateTimeField(allow_null=True)
 
     @extend_schema(
-        parameters=[
-            InquiryFilterSerializer,
-            OpenApiParameter("page", int, description="Page number, from 1."),
-            OpenApiParameter("page_size", int, description=f"Up to {Pages.max_page_size}."),
-        ],
+        parameters=[InquiryFilterSerializer],
         operation_id="inquiries_list",
         responses={
             200: results_of("InquiryPage", InquirySummarySerializer, paginated=True),
@@ -324,7 +343,7 @@ class InquiryListApi(APIView):
 
 
 class InquiryDetailApi(APIView):
-    class InquiryQuerySerializer(serializers.Serializer):
+    class InquiryQuerySerializer(QuerySerializer):
         wait = serializers.IntegerField(
             required=False,
             default=0,
@@ -427,15 +446,11 @@ def _conversation_rows(request: Request, conversations: list[Conversation]) -> l
 
 
 class ConversationListApi(APIView):
-    class ConversationFilterSerializer(serializers.Serializer):
+    class ConversationFilterSerializer(PageQuerySerializer):
         domain = serializers.CharField(max_length=64, required=False)
 
     @extend_schema(
-        parameters=[
-            ConversationFilterSerializer,
-            OpenApiParameter("page", int),
-            OpenApiParameter("page_size", int),
-        ],
+        parameters=[ConversationFilterSerializer],
         operation_id="conversations_list",
         responses={
             200: results_of("ConversationPage", ConversationSerializer, paginated=True),
@@ -550,7 +565,7 @@ class PolicyExplainApi(APIView):
     """The effective policy after inheritance for a domain (and a role): what will happen to a
     request before any data is sent."""
 
-    class PolicyQuerySerializer(serializers.Serializer):
+    class PolicyQuerySerializer(QuerySerializer):
         domain = serializers.CharField(max_length=64)
         role = serializers.CharField(max_length=64, required=False)
 
