@@ -66,8 +66,14 @@ ENTITY_NOUNS: dict[str, tuple[str, str]] = {
 def describe_counts(counts: dict[str, int]) -> str:
     """``{"PERSON": 1, "MEDICAL_RECORD_NUMBER": 1}`` as "1 name, 1 record number". A type with
     no noun of its own reads as its description ("1 of US Social Security numbers")."""
+    order = list(ENTITY_TYPES)
     parts = []
-    for entity_type, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+    # Most frequent first; ties in the order of ENTITY_TYPES (names before numbers).
+    ranked = sorted(
+        counts.items(),
+        key=lambda item: (-item[1], order.index(item[0]) if item[0] in order else len(order)),
+    )
+    for entity_type, count in ranked:
         if entity_type in ENTITY_NOUNS:
             singular, plural = ENTITY_NOUNS[entity_type]
             parts.append(f"{count} {singular if count == 1 else plural}")

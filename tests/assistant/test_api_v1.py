@@ -293,7 +293,7 @@ def test_stream_sends_status_and_drafts_then_the_finished_inquiry(catalog_domain
     name, done = _parse(next(events))
     assert name == "done"
     assert done["answer"] == "Notify within 60 days [1]." and done["status"] == "answered"
-    assert done["redaction_notice"]["question"] == "1 record number, 1 name"
+    assert done["redaction_notice"]["question"] == "1 name, 1 record number"
     assert list(events) == []
 
 
