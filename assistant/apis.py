@@ -293,7 +293,17 @@ class InquiryListApi(APIView):
                 )
                 if earlier is not None:
                     return self._created(request, earlier, status.HTTP_200_OK, replayed=True)
-            inquiry = inquiry_submit(user=request.user, idempotency=idempotency, **data)
+            try:
+                inquiry = inquiry_submit(user=request.user, idempotency=idempotency, **data)
+            except IdempotencyConflict:
+                # A concurrent request with this key committed first: if it was this same
+                # request, answer with its inquiry; otherwise the key was reused.
+                earlier = idempotent_inquiry(
+                    user=request.user, key=key, request_hash=idempotency[1]
+                )
+                if earlier is None:
+                    raise
+                return self._created(request, earlier, status.HTTP_200_OK, replayed=True)
         except IdempotencyConflict:
             return Response(
                 error_body(

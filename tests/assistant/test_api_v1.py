@@ -5,6 +5,7 @@ sessions, and the event stream."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from datetime import timedelta
@@ -317,3 +318,31 @@ def test_stream_reports_queue_position(catalog_domains, clinician):
     Inquiry.objects.filter(pk=mine.pk).update(status=Inquiry.Status.QUEUED, progress="")
     events = inquiry_events(mine, viewer=clinician, restore=False, url="u", poll_seconds=0)
     assert _parse(next(events)) == ("status", {"status": "queued", "progress": "", "ahead": 1})
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_retries_with_one_idempotency_key_create_one_inquiry(
+    catalog_domains, clinician, queued_ids
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers need PostgreSQL (SQLite serialises them)")
+    barrier = threading.Barrier(4)
+    results: list[tuple[int, str]] = []
+
+    def retry() -> None:
+        client = token_client(clinician)
+        barrier.wait()
+        response = client.post(CREATE, ASK, format="json", HTTP_IDEMPOTENCY_KEY="same-key")
+        results.append((response.status_code, response.json().get("id", "")))
+        connection.close()
+
+    threads = [threading.Thread(target=retry) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(code for code, _ in results) == [200, 200, 200, 202], results
+    assert len({inquiry_id for _, inquiry_id in results}) == 1
+    assert Inquiry.objects.count() == 1 and Conversation.objects.count() == 1
+    assert AuditEvent.objects.filter(event_type="inquiry.received").count() == 1
