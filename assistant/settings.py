@@ -347,6 +347,9 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and docs describe endpoints, not data: integrators may read them before they
+    # have an account.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     # The interactive docs load their assets from the app itself, never from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -138,3 +138,16 @@ def test_keyboard_only_asking_and_deleting_a_conversation(page, catalog_domains,
     assert "Conversation deleted" in page.locator(".messages").inner_text()
     assert page.locator("#history-empty").count() == 1
     assert Inquiry.objects.get().content_key_wrapped == ""
+
+
+@pytest.mark.django_db
+def test_the_interactive_api_docs_render_from_local_assets(page):
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.goto("/api/v1/docs")
+    page.locator(".swagger-ui .opblock").first.wait_for()
+    assert page.locator(".swagger-ui .opblock").count() >= 15
+    assert "/api/v1/inquiries/{inquiry_id}/stream" in page.content()
+    base = page.url.split("/api/")[0]
+    assert requested and all(url.startswith(base) for url in requested), requested
+    screenshot(page, "api-docs")
