@@ -55,9 +55,8 @@ from assistant.services import (
     PolicyRefused,
     QueueUnavailable,
     conversation_delete,
-    idempotency_hash,
-    idempotent_inquiry,
     inquiry_submit,
+    inquiry_submit_once,
     token_create,
     token_revoke,
 )
@@ -280,30 +279,15 @@ class InquiryListApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         key = request.headers.get("Idempotency-Key", "")
-        idempotency = None
+        if key and (len(key) > 255 or not key.isprintable()):
+            raise serializers.ValidationError(
+                {"Idempotency-Key": ["At most 255 printable characters."]}
+            )
         try:
             if key:
-                if len(key) > 255 or not key.isprintable():
-                    raise serializers.ValidationError(
-                        {"Idempotency-Key": ["At most 255 printable characters."]}
-                    )
-                idempotency = (key, idempotency_hash(data))
-                earlier = idempotent_inquiry(
-                    user=request.user, key=key, request_hash=idempotency[1]
-                )
-                if earlier is not None:
-                    return self._created(request, earlier, status.HTTP_200_OK, replayed=True)
-            try:
-                inquiry = inquiry_submit(user=request.user, idempotency=idempotency, **data)
-            except IdempotencyConflict:
-                # A concurrent request with this key committed first: if it was this same
-                # request, answer with its inquiry; otherwise the key was reused.
-                earlier = idempotent_inquiry(
-                    user=request.user, key=key, request_hash=idempotency[1]
-                )
-                if earlier is None:
-                    raise
-                return self._created(request, earlier, status.HTTP_200_OK, replayed=True)
+                inquiry, replayed = inquiry_submit_once(user=request.user, key=key, **data)
+            else:
+                inquiry, replayed = inquiry_submit(user=request.user, **data), False
         except IdempotencyConflict:
             return Response(
                 error_body(
@@ -328,7 +312,8 @@ class InquiryListApi(APIView):
             return Response(
                 body, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "30"}
             )
-        return self._created(request, inquiry, status.HTTP_202_ACCEPTED)
+        code = status.HTTP_200_OK if replayed else status.HTTP_202_ACCEPTED
+        return self._created(request, inquiry, code, replayed=replayed)
 
     def _created(
         self, request: Request, inquiry: Inquiry, code: int, *, replayed: bool = False

@@ -28,6 +28,7 @@ from assistant.backends import BackendError, backend_for
 from assistant.celery import TransientError
 from assistant.models import ApiToken, Conversation, IdempotencyKey, Inquiry
 from assistant.prompting import build_messages, resolve_citations
+from assistant.selectors import conversation_get
 from compliance import pii
 from compliance.crypto import ContentKey, DecryptionError
 from compliance.decisions import RouteDecision, decide_content, decide_route, policy_summary
@@ -103,18 +104,29 @@ def idempotent_inquiry(*, user: AbstractBaseUser, key: str, request_hash: str) -
     return row.inquiry
 
 
+def inquiry_submit_once(*, user: AbstractBaseUser, key: str, **fields: Any) -> tuple[Inquiry, bool]:
+    """``inquiry_submit`` once per Idempotency-Key: a retry of the same request with the same
+    key returns the first inquiry and True. The same key with a different request raises
+    ``IdempotencyConflict``."""
+    request_hash = idempotency_hash(fields)
+    earlier = idempotent_inquiry(user=user, key=key, request_hash=request_hash)
+    if earlier is not None:
+        return earlier, True
+    try:
+        return inquiry_submit(user=user, idempotency=(key, request_hash), **fields), False
+    except IdempotencyConflict:
+        # A concurrent request with this key committed first; it may be this very request.
+        earlier = idempotent_inquiry(user=user, key=key, request_hash=request_hash)
+        if earlier is None:
+            raise
+        return earlier, True
+
+
 def _conversation_for(
     user: AbstractBaseUser, conversation_id: uuid.UUID, domain: str | None, jurisdiction: str | None
 ) -> Conversation:
     try:
-        conversation = authorize_owner(
-            user,
-            Conversation.objects.select_related("domain")
-            .filter(pk=conversation_id, deleted_at__isnull=True)
-            .first(),
-            Action.CONVERSATION_VIEW,
-            kind="conversation",
-        )
+        conversation = conversation_get(user=user, conversation_id=conversation_id)
     except NotVisible as exc:
         raise ValidationError({"conversation": [str(exc)]}, code="unknown_conversation") from None
     for name, given, fixed in (
