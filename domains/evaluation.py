@@ -22,23 +22,34 @@ class JudgedQuestion:
     relevant: frozenset[str]
 
 
-def read_judged(path: Path) -> list[JudgedQuestion]:
-    """``{"id", "text", "relevant": [keys]}`` per line; errors name the file and line."""
+def read_queries(path: Path) -> list[tuple[int, dict]]:
+    """``{"id", "text", ...}`` per line, with their line numbers; errors name the file and
+    line."""
     try:
         records = read_json_lines(path)
     except JsonLinesError as exc:
         raise QuestionsError(str(exc)) from None
-    questions = []
     for number, record in records:
-        relevant = record.get("relevant") if isinstance(record, dict) else None
-        text = record.get("text") if isinstance(record, dict) else None
-        if not isinstance(text, str) or not text.strip() or "id" not in record:
-            raise QuestionsError(f"{path}:{number}: needs 'id' and a non-empty 'text'")
+        if not isinstance(record, dict) or "id" not in record:
+            raise QuestionsError(f"{path}:{number}: each line needs an 'id' and a 'text'")
+        text = record.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise QuestionsError(f"{path}:{number}: 'text' must be a non-empty string")
+    if not records:
+        raise QuestionsError(f"{path}: contains no queries")
+    return records
+
+
+def read_judged(path: Path) -> list[JudgedQuestion]:
+    """Queries with ``"relevant": [keys]`` as well."""
+    questions = []
+    for number, record in read_queries(path):
+        relevant = record.get("relevant")
         if not isinstance(relevant, list) or not relevant:
             raise QuestionsError(f"{path}:{number}: 'relevant' must be a non-empty list")
-        questions.append(JudgedQuestion(str(record["id"]), text, frozenset(map(str, relevant))))
-    if not questions:
-        raise QuestionsError(f"{path}: contains no questions")
+        questions.append(
+            JudgedQuestion(str(record["id"]), record["text"], frozenset(map(str, relevant)))
+        )
     return questions
 
 

@@ -6,29 +6,10 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from compliance.config_files import JsonLinesError, read_json_lines
+from domains.evaluation import QuestionsError, read_queries
 from domains.management.commands._domains import domain_or_error
 from domains.models import Passage
 from domains.retrieval import MODES, search
-
-
-def read_queries(path: Path) -> list[dict]:
-    """``{"id", "text"}`` per line; errors name the file and line."""
-    try:
-        records = read_json_lines(path)
-    except JsonLinesError as exc:
-        raise CommandError(str(exc)) from None
-    queries = []
-    for number, record in records:
-        if not isinstance(record, dict) or "id" not in record:
-            raise CommandError(f"{path}:{number}: each line needs an 'id' and a 'text'")
-        text = record.get("text")
-        if not isinstance(text, str) or not text.strip():
-            raise CommandError(f"{path}:{number}: 'text' must be a non-empty string")
-        queries.append(record)
-    if not queries:
-        raise CommandError(f"{path}: contains no queries")
-    return queries
 
 
 class Command(BaseCommand):
@@ -53,7 +34,10 @@ class Command(BaseCommand):
         domain = domain_or_error(options["domain"])
         if not 1 <= options["k"] <= 1000:
             raise CommandError("--k must be between 1 and 1000")
-        queries = read_queries(options["queries"])
+        try:
+            queries = [record for _, record in read_queries(options["queries"])]
+        except QuestionsError as exc:
+            raise CommandError(str(exc)) from None
         source_ids = dict(Passage.objects.filter(domain=domain).values_list("id", "source_id"))
         if not source_ids:
             raise CommandError(f"domain {domain.slug!r} has no passages; ingest some first")
