@@ -14,6 +14,8 @@ from typing import Any
 from compliance.config_files import ConfigFileError, parse_yaml
 from compliance.jurisdictions import jurisdiction_names
 from domains.embeddings import DEFAULT_EMBEDDING_MODEL
+from domains.retrieval import DEFAULTS as retrieval_defaults
+from domains.retrieval import FUSIONS
 
 CATALOG_DIR = Path(__file__).resolve().parent / "catalog"
 
@@ -160,16 +162,27 @@ def load_definition(path: Path) -> DomainDefinition:
     mode = retrieval_section.get("mode", "hybrid")
     if mode not in ("hybrid", "dense", "lexical"):
         raise DefinitionError(path, "retrieval.mode", "must be hybrid, dense or lexical")
+    fusion = retrieval_section.get("fusion", retrieval_defaults["fusion"])
+    if fusion not in FUSIONS:
+        raise DefinitionError(path, "retrieval.fusion", "must be " + " or ".join(FUSIONS))
     weights = {}
-    for key in ("dense_weight", "lexical_weight"):
-        value = retrieval_section.get(key, 1.0)
-        if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 10:
-            raise DefinitionError(path, f"retrieval.{key}", "must be a number from 0 to 10")
+    for key, highest in (
+        ("dense_weight", 10),
+        ("lexical_weight", 10),
+        ("length_weight", 1),
+        ("fragment_penalty", 1),
+    ):
+        value = retrieval_section.get(key, retrieval_defaults[key])
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            value = -1  # reported as out of range below
+        if not 0 <= value <= highest:
+            raise DefinitionError(path, f"retrieval.{key}", f"must be a number from 0 to {highest}")
         weights[key] = float(value)
     retrieval = {
         "top_k": _positive_int(path, retrieval_section, "top_k", "retrieval.top_k", 4, 20),
         "min_score": float(min_score),
         "mode": mode,
+        "fusion": fusion,
         "candidates": _positive_int(
             path, retrieval_section, "candidates", "retrieval.candidates", 100, 1000
         ),

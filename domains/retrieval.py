@@ -1,11 +1,15 @@
-"""Hybrid retrieval: dense (faiss) and lexical (BM25) candidates fused by reciprocal rank.
+"""Hybrid retrieval: dense (faiss) and lexical (BM25) candidates, fused.
 
-Reciprocal rank fusion needs no score calibration between the two retrievers, which have
-incomparable scales, and is robust to either one missing a passage entirely.
+The default fusion rescales each retriever's scores over its own candidate list (best 1, the
+last candidate 0) and takes a weighted sum. Unlike reciprocal rank fusion, which keeps only the
+ranks, it knows when one retriever is much surer of its first passage than of its second. On
+ObliQA it beat RRF by about 0.02 Recall@10 and 0.04 MAP@10 (README, measured figures), with the
+weights chosen on questions kept apart from the reported ones. RRF stays available.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -15,13 +19,19 @@ from domains.models import Domain
 
 Mode = Literal["hybrid", "dense", "lexical"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "lexical")
+FUSIONS = ("score", "rrf")
 DEFAULTS = {
     "mode": "hybrid",
+    "fusion": "score",
     "candidates": 100,
     "rrf_k": 60,
-    "dense_weight": 1.0,
-    "lexical_weight": 1.0,
+    "dense_weight": 0.4,
+    "lexical_weight": 0.6,
+    "length_weight": 0.03,
+    "fragment_penalty": 0.2,
 }
+# Fewer words than this is a heading or a fragment ("Application", "Guidance"), seldom an answer.
+FRAGMENT_WORDS = 8
 
 
 @dataclass(frozen=True)
@@ -44,11 +54,13 @@ def search(
     k: int,
     mode: Mode | None = None,
     with_similarity: bool = True,
+    overrides: dict | None = None,
 ) -> list[Hit]:
     """The best ``k`` passages for ``query`` among those that apply to ``jurisdiction``
     (``None``: all), best first. ``with_similarity=False`` skips embedding the query where
-    ranking does not need it (plain BM25 in a benchmark)."""
-    config = settings_of(domain)
+    ranking does not need it (plain BM25 in a benchmark); ``overrides`` replace some of the
+    domain's retrieval settings (a benchmark comparing fusions)."""
+    config = {**settings_of(domain), **(overrides or {})}
     mode = mode or config["mode"]
     candidates = max(k, int(config["candidates"]))
     dense: list[tuple[int, float]] = []
@@ -66,12 +78,57 @@ def search(
     elif mode == "lexical":
         ranked = sparse[:k]
     else:
-        fused: dict[int, float] = {}
-        for weight, hits in ((config["dense_weight"], dense), (config["lexical_weight"], sparse)):
-            for rank, (pk, _) in enumerate(hits):
-                fused[pk] = fused.get(pk, 0.0) + weight / (config["rrf_k"] + rank + 1)
-        ranked = sorted(fused.items(), key=lambda item: -item[1])[:k]
+        fused = fuse(dense, sparse, config)
+        if config["length_weight"] or config["fragment_penalty"]:
+            fused = with_length_prior(
+                fused, lexical.word_counts(domain, [pk for pk, _ in fused]), config
+            )
+        ranked = fused[:k]
     missing = [pk for pk, _ in ranked if pk not in similarity]
     if missing and vector is not None:
         similarity.update(index.similarities(domain, vector, missing))
     return [Hit(pk, float(score), round(similarity.get(pk, 0.0), 4)) for pk, score in ranked]
+
+
+def fuse(
+    dense: list[tuple[int, float]], sparse: list[tuple[int, float]], config: dict
+) -> list[tuple[int, float]]:
+    """Both candidate lists (best first) as one, best first."""
+    fused: dict[int, float] = {}
+    for weight, hits in ((config["dense_weight"], dense), (config["lexical_weight"], sparse)):
+        if config["fusion"] == "rrf":
+            contributions = [
+                (pk, 1 / (config["rrf_k"] + rank + 1)) for rank, (pk, _) in enumerate(hits)
+            ]
+        else:
+            contributions = _rescaled(hits)
+        for pk, value in contributions:
+            fused[pk] = fused.get(pk, 0.0) + weight * value
+    return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+
+
+def _rescaled(hits: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """Scores mapped onto 0..1 over the list: a passage outside it scored no higher than the
+    last one, so 0 is its share too."""
+    if not hits:
+        return []
+    top, floor = hits[0][1], hits[-1][1]
+    span = top - floor
+    return [(pk, (score - floor) / span if span > 0 else 1.0) for pk, score in hits]
+
+
+def with_length_prior(
+    fused: list[tuple[int, float]], words: dict[int, int], config: dict
+) -> list[tuple[int, float]]:
+    """Fused scores nudged towards passages with more to say: up with the logarithm of the
+    passage's words, and down for a heading or fragment. Passages that only state a heading
+    crowd the top of both retrievers for questions that repeat a section's title, yet seldom
+    answer them."""
+    adjusted = []
+    for pk, score in fused:
+        count = words.get(pk, FRAGMENT_WORDS)
+        score += config["length_weight"] * math.log1p(count)
+        if count < FRAGMENT_WORDS:
+            score -= config["fragment_penalty"]
+        adjusted.append((pk, score))
+    return sorted(adjusted, key=lambda item: (-item[1], item[0]))

@@ -62,10 +62,13 @@ def test_a_valid_definition_loads_with_defaults(tmp_path):
         "top_k": 4,
         "min_score": 0.25,
         "mode": "hybrid",
+        "fusion": "score",
         "candidates": 100,
         "rrf_k": 60,
-        "dense_weight": 1.0,
-        "lexical_weight": 1.0,
+        "dense_weight": 0.4,
+        "lexical_weight": 0.6,
+        "length_weight": 0.03,
+        "fragment_penalty": 0.2,
     }
     assert definition.embedding_model == "all-MiniLM-L6-v2"
 
@@ -82,6 +85,8 @@ def test_a_valid_definition_loads_with_defaults(tmp_path):
         (VALID + "retrieval: {top_k: 0}\n", "retrieval.top_k", "integer from 1 to 20"),
         (VALID + "retrieval: {mode: fuzzy}\n", "retrieval.mode", "hybrid, dense or lexical"),
         (VALID + "retrieval: {dense_weight: -1}\n", "retrieval.dense_weight", "from 0 to 10"),
+        (VALID + "retrieval: {fusion: max}\n", "retrieval.fusion", "must be score or rrf"),
+        (VALID + "retrieval: {length_weight: 2}\n", "retrieval.length_weight", "from 0 to 1"),
         (
             VALID.replace("backend: transformers", "backend: magic"),
             "models[0].backend",

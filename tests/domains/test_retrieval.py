@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -99,6 +100,51 @@ def test_rare_terms_are_found_by_the_lexical_side_of_hybrid(domain):
     hits = retrieval.search(domain, "ISPV", jurisdiction="AE-ADGM", k=2, mode="hybrid")
     assert source_ids(domain, hits)[0] == "ispv-1"
     assert hits[0].similarity > 0  # the dense similarity is filled in for the threshold
+
+
+SCORE_FUSION = {**retrieval.DEFAULTS, "fusion": "score"}
+
+
+def test_score_fusion_keeps_a_clear_lead_that_rank_fusion_would_lose():
+    # BM25 is sure of passage 1 (20 against 2); the embeddings barely prefer passage 2.
+    sparse = [(1, 20.0), (2, 2.0), (3, 1.0)]
+    dense = [(2, 0.80), (1, 0.79), (3, 0.10)]
+    fused = retrieval.fuse(dense, sparse, SCORE_FUSION)
+    assert [pk for pk, _ in fused] == [1, 2, 3]
+    assert fused[0][1] == pytest.approx(0.6 * 1 + 0.4 * (0.69 / 0.70))
+    assert fused[1][1] == pytest.approx(0.6 * (1 / 19) + 0.4 * 1)
+    assert fused[2][1] == 0.0  # last in both lists
+    rank_fused = retrieval.fuse(dense, sparse, {**SCORE_FUSION, "fusion": "rrf"})
+    # Ranks alone: 1 and 2 differ only by the weights, whatever the scores said.
+    assert rank_fused[0][1] - rank_fused[1][1] < 0.001
+
+
+def test_score_fusion_handles_one_sided_and_single_candidates():
+    assert retrieval.fuse([], [(7, 3.0)], SCORE_FUSION) == [(7, 0.6)]
+    fused = retrieval.fuse([(5, 0.5)], [(6, 1.0), (5, 0.2)], SCORE_FUSION)
+    assert fused == [(6, pytest.approx(0.6)), (5, pytest.approx(0.4))]
+
+
+def test_the_length_prior_demotes_headings_and_favours_substance():
+    fused = [(1, 0.70), (2, 0.68), (3, 0.60)]
+    words = {1: 2, 2: 40, 3: 12}  # 1 is a heading ("Customer Due Diligence")
+    adjusted = retrieval.with_length_prior(fused, words, SCORE_FUSION)
+    assert [pk for pk, _ in adjusted] == [2, 3, 1]
+    assert adjusted[0][1] == pytest.approx(0.68 + 0.03 * math.log(41))
+    off = {**SCORE_FUSION, "length_weight": 0, "fragment_penalty": 0}
+    assert retrieval.with_length_prior(fused, words, off) == fused
+
+
+def test_word_counts_come_from_the_lexical_index(domain):
+    ids = dict(Passage.objects.filter(domain=domain).values_list("source_id", "id"))
+    counts = lexical.word_counts(domain, [ids["records"], ids["kyc"]])
+    assert counts == {ids["records"]: 10, ids["kyc"]: 11}
+
+
+def test_lexical_terms_include_adjacent_word_pairs():
+    [tokens] = lexical.tokenize(["The exit facility of a PFP Operator"])
+    assert "exit_facil" in tokens and "pfp_oper" in tokens
+    assert "exit_facil" not in lexical.tokenize(["exit facility"], pairs=False)[0]
 
 
 def test_a_loaded_index_notices_a_new_revision(domain, tmp_path):
@@ -215,7 +261,9 @@ def judged_questions(tmp_path):
     return path
 
 
-def test_the_benchmark_reports_all_three_retrievers(corpus_file, tmp_path, memoized_embeddings):
+def test_the_benchmark_reports_the_baselines_beside_our_retrieval(
+    corpus_file, tmp_path, memoized_embeddings
+):
     out = io.StringIO()
     summary = tmp_path / "figures.json"
     call_command(
@@ -226,25 +274,55 @@ def test_the_benchmark_reports_all_three_retrievers(corpus_file, tmp_path, memoi
         str(judged_questions(tmp_path)),
         "--output",
         str(summary),
+        "--lexical-weights",
+        "0.5,0.7",
         stdout=out,
         verbosity=0,
     )
     text = out.getvalue()
     assert "4 questions, 6 passages, k=10" in text
+    assert "hybrid, score fusion, BM25 weight 0.7" in text
     for label in (
-        "BM25 (bm25s)",
+        "BM25 (bm25s defaults, single words)",
         "dense (faiss, all-MiniLM-L6-v2)",
-        "hybrid (RRF of both)",
+        "our BM25 (word pairs, k1 0.9)",
+        "hybrid, reciprocal rank fusion",
+        "hybrid, as configured (score)",
         "hybrid / BM25: recall x",
     ):
         assert label in text
     figures = json.loads(summary.read_text())
-    assert set(figures) == {"lexical", "dense", "hybrid"}
+    assert set(figures) == {
+        "bm25",
+        "dense",
+        "lexical",
+        "rrf",
+        "no-prior",
+        "hybrid",
+        "score-0.5",
+        "score-0.7",
+    }
     # Six passages and k=10: dense retrieval ranks them all; BM25 only those sharing a word.
     assert figures["dense"]["recall"] == figures["hybrid"]["recall"] == 1.0
-    assert figures["lexical"]["recall"] == 0.875  # question d shares no word with "kyc"
+    assert figures["rrf"]["recall"] == 1.0
+    # question d shares no word with "kyc"
+    assert figures["bm25"]["recall"] == figures["lexical"]["recall"] == 0.875
     assert all(0 < row["map"] <= 1 and row["p95_ms"] > 0 for row in figures.values())
     assert not Domain.objects.get(slug="benchmark").is_active
+
+
+@pytest.mark.parametrize("weights", ["0.5,high", "1.5"])
+def test_the_benchmark_refuses_bad_weights(corpus_file, tmp_path, weights):
+    with pytest.raises(CommandError, match="lexical-weights"):
+        call_command(
+            "retrieval_benchmark",
+            "--corpus",
+            str(corpus_file),
+            "--questions",
+            str(judged_questions(tmp_path)),
+            "--lexical-weights",
+            weights,
+        )
 
 
 @pytest.mark.slow
@@ -317,7 +395,7 @@ def test_obliqa_convert_writes_corpus_and_held_out_question_files(tmp_path):
     question = {"DocumentID": 1, "PassageID": "1.1", "Passage": "Rule text one."}
     dev = [
         {"QuestionID": f"q{n}", "Question": f"Question {n}?", "Passages": [question]}
-        for n in range(4)
+        for n in range(10)
     ]
     (source / "ObliQA_dev.json").write_text(json.dumps(dev))
     (source / "ObliQA_MultiPassage_val.json").write_text(
@@ -328,13 +406,32 @@ def test_obliqa_convert_writes_corpus_and_held_out_question_files(tmp_path):
     corpus = [json.loads(line) for line in (out / "corpus.jsonl").read_text().splitlines()]
     assert [c["id"] for c in corpus] == ["u1", "u3"]  # empty placeholders dropped
     assert corpus[0]["metadata"]["relevance_key"] == "1:1.1"
-    train = [json.loads(line) for line in (out / "dev-train.jsonl").read_text().splitlines()]
-    held = [json.loads(line) for line in (out / "dev-heldout.jsonl").read_text().splitlines()]
-    assert len(train) == len(held) == 2
-    assert not {q["id"] for q in train} & {q["id"] for q in held}
-    assert train[0]["relevant"] == ["1:1.1"]
+
+    def read(name, folder=out):
+        return [json.loads(line) for line in (folder / name).read_text().splitlines()]
+
+    def ids(name, folder=out):
+        return [q["id"] for q in read(name, folder)]
+
+    train, tune, held = ids("dev-train.jsonl"), ids("dev-tune.jsonl"), ids("dev-heldout.jsonl")
+    assert (len(train), len(tune), len(held)) == (4, 1, 5)
+    assert len(set(train) | set(tune) | set(held)) == 10
+    first = json.loads((out / "dev-train.jsonl").read_text().splitlines()[0])
+    assert first["relevant"] == ["1:1.1"]
+    # Without a tuning part the held-out part is the same questions.
+    again = tmp_path / "again"
+    call_command(
+        "obliqa_convert",
+        str(source),
+        "--output",
+        str(again),
+        "--tune-fraction",
+        "0",
+        stdout=io.StringIO(),
+    )
+    assert ids("dev-heldout.jsonl") == ids("dev-heldout.jsonl", again)
     multi = [json.loads(line) for line in (out / "multipassage-val.jsonl").read_text().splitlines()]
-    trained = {q["text"] for q in train}
+    trained = {q["text"] for q in read("dev-train.jsonl") + read("dev-tune.jsonl")}
     assert not any(q["text"] in trained for q in multi)
     assert "New?" in {q["text"] for q in multi}
 

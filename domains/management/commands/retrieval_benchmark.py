@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from pathlib import Path
@@ -7,24 +8,44 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from domains import evaluation, retrieval
+from domains import evaluation, lexical, retrieval
 from domains.embeddings import DEFAULT_EMBEDDING_MODEL, EmbeddingModelMissing, model_path
 from domains.ingestion import EVERYWHERE, IngestionError, parse_file
 from domains.models import Domain, Passage
 from domains.services import corpus_ingest, corpus_reembed
 
+NO_PRIOR = {"length_weight": 0.0, "fragment_penalty": 0.0}
+EQUAL = {"dense_weight": 1.0, "lexical_weight": 1.0}
+# key, label, retrieval mode, settings that replace the domain's. "bm25" and "dense" are the
+# baselines; "rrf" fuses our two retrievers the textbook way (1/(60 + rank), equal weights).
 RETRIEVERS = [
-    ("lexical", "BM25 (bm25s)"),
-    ("dense", "dense (faiss, {model})"),
-    ("hybrid", "hybrid (RRF of both)"),
+    ("bm25", "BM25 (bm25s defaults, single words)", None, None),
+    ("dense", "dense (faiss, {model})", "dense", None),
+    ("lexical", "our BM25 (word pairs, k1 0.9)", "lexical", None),
+    ("rrf", "hybrid, reciprocal rank fusion", "hybrid", {"fusion": "rrf", **EQUAL, **NO_PRIOR}),
+    ("no-prior", "hybrid, as configured, no length prior", "hybrid", NO_PRIOR),
+    ("hybrid", "hybrid, as configured ({fusion})", "hybrid", None),
 ]
+
+
+def _weights(value: str) -> list[float]:
+    try:
+        weights = [float(part) for part in value.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a comma-separated list of numbers"
+        ) from None
+    if not all(0 <= weight <= 1 for weight in weights):
+        raise argparse.ArgumentTypeError("each weight must be from 0 to 1")
+    return weights
 
 
 class Command(BaseCommand):
     help = (
         "Measure retrieval on a corpus and judged questions: Recall@k, MAP@k, nDCG@k and query "
         "latency (query embedding included) for plain BM25, plain dense retrieval and our hybrid "
-        "retrieval, in one run. The corpus is ingested into a benchmark domain first (quick when "
+        "retrieval, in one run. --lexical-weights adds a row per weight, to choose the fusion "
+        "weight on questions set apart for tuning. The corpus is ingested into a benchmark domain first (quick when "
         'unchanged). Questions: {"id", "text", "relevant": [passage ids or relevance keys]}.'
     )
 
@@ -40,6 +61,13 @@ class Command(BaseCommand):
             "--embedding-model",
             help="embedding model name or directory (e.g. one made by embeddings_finetune); "
             "default: the domain's",
+        )
+        parser.add_argument(
+            "--lexical-weights",
+            type=_weights,
+            default=[],
+            metavar="W,W,...",
+            help="also measure score fusion with these BM25 weights (the dense weight is 1 - W)",
         )
         parser.add_argument("--k", type=int, default=10)
         parser.add_argument("--limit", type=int, help="only the first N questions")
@@ -68,24 +96,47 @@ class Command(BaseCommand):
             )
         }
         k = options["k"]
-        figures = {}
-        for mode, label in RETRIEVERS:
-            retrieval.search(
-                domain, questions[0].text, jurisdiction=None, k=k, mode=mode, with_similarity=False
-            )  # warm
-            rows, latencies = [], []
-            for question in tqdm(
-                questions, desc=label.split(" ")[0], unit="q", disable=not verbose
-            ):
-                started = time.perf_counter()
-                hits = retrieval.search(
-                    domain, question.text, jurisdiction=None, k=k, mode=mode, with_similarity=False
+        plain = lexical.PlainBM25(domain)
+        retrievers = list(RETRIEVERS)
+        for weight in options["lexical_weights"]:
+            retrievers.append(
+                (
+                    f"score-{weight:g}",
+                    f"hybrid, score fusion, BM25 weight {weight:g}",
+                    "hybrid",
+                    {"fusion": "score", "lexical_weight": weight, "dense_weight": 1 - weight},
                 )
+            )
+        figures = {}
+        for name, label, mode, overrides in retrievers:
+
+            def ranked_ids(text: str, mode=mode, overrides=overrides) -> list[int]:
+                if mode is None:
+                    return [pk for pk, _ in plain.search(text, k=k)]
+                hits = retrieval.search(
+                    domain,
+                    text,
+                    jurisdiction=None,
+                    k=k,
+                    mode=mode,
+                    with_similarity=False,
+                    overrides=overrides,
+                )
+                return [hit.passage_id for hit in hits]
+
+            ranked_ids(questions[0].text)  # warm
+            rows, latencies = [], []
+            for question in tqdm(questions, desc=name, unit="q", disable=not verbose):
+                started = time.perf_counter()
+                found = ranked_ids(question.text)
                 latencies.append((time.perf_counter() - started) * 1000)
-                ranked = [str(keys.get(hit.passage_id, "")) for hit in hits]
+                ranked = [str(keys.get(pk, "")) for pk in found]
                 rows.append(evaluation.scores(ranked, question.relevant, k))
-            figures[mode] = {
-                "label": label.format(model=Path(domain.embedding_model).name),
+            figures[name] = {
+                "label": label.format(
+                    model=Path(domain.embedding_model).name,
+                    fusion=retrieval.settings_of(domain)["fusion"],
+                ),
                 **evaluation.mean(rows),
                 "p50_ms": evaluation.percentile(latencies, 0.50),
                 "p95_ms": evaluation.percentile(latencies, 0.95),
@@ -127,7 +178,7 @@ class Command(BaseCommand):
                 f"{row['label'][:42]:42} {row['recall']:>10.3f} {row['map']:>8.3f} "
                 f"{row['ndcg']:>8.3f} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f}"
             )
-        base, ours = figures["lexical"], figures["hybrid"]
+        base, ours = figures["bm25"], figures["hybrid"]
         self.stdout.write(
             "hybrid / BM25: "
             + ", ".join(
