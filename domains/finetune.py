@@ -1,6 +1,6 @@
 """Domain fine-tuning of the embedding model: (question, passage) pairs of one domain, trained
 with multiple-negatives ranking loss (every other passage in a batch is a negative) plus one
-hard negative per pair, the best BM25 passage that is not an answer."""
+hard negative per pair, drawn from BM25's best passages that do not answer the question."""
 
 from __future__ import annotations
 
@@ -15,6 +15,10 @@ from domains.embeddings import model_path
 from domains.evaluation import JudgedQuestion
 from domains.ingestion import passage_text
 from domains.models import Domain, Passage
+from domains.retrieval import FRAGMENT_WORDS
+
+# BM25's top passages for a question, from which each pair's hard negative is drawn.
+HARD_NEGATIVE_POOL = 30
 
 
 class FinetuneError(Exception):
@@ -33,12 +37,14 @@ def examples_for(
 ) -> tuple[list[Example], int]:
     """Training examples, and how many questions named no passage of the domain."""
     texts: dict[str, str] = {}
+    bodies: dict[str, str] = {}
     by_pk: dict[int, str] = {}
     for pk, source_id, citation, title, text, metadata in Passage.objects.filter(
         domain=domain
     ).values_list("id", "source_id", "citation", "title", "text", "metadata"):
         key = str((metadata or {}).get("relevance_key", source_id))
         texts.setdefault(key, passage_text(citation, title, text, source_id))
+        bodies.setdefault(key, " ".join(text.split()))
         by_pk[pk] = key
     rng = random.Random(seed)
     examples: list[Example] = []
@@ -50,8 +56,7 @@ def examples_for(
             continue
         negatives: list[str] = []
         if hard_negatives:
-            hits = lexical.search(domain, question.text, jurisdiction=None, k=15)
-            negatives = [by_pk[pk] for pk, _ in hits[3:] if by_pk.get(pk) not in question.relevant]
+            negatives = _hard_negatives(domain, question, positives, by_pk, bodies)
             if not negatives:  # a small corpus: any passage that does not answer
                 others = [key for key in texts if key not in question.relevant]
                 negatives = [rng.choice(others)] if others else []
@@ -59,6 +64,30 @@ def examples_for(
             negative = texts[rng.choice(negatives)] if negatives else None
             examples.append(Example(question.text, texts[key], negative))
     return examples, unmatched
+
+
+def _hard_negatives(
+    domain: Domain,
+    question: JudgedQuestion,
+    positives: list[str],
+    by_pk: dict[int, str],
+    bodies: dict[str, str],
+) -> list[str]:
+    """BM25's best passages for the question that do not answer it. A passage whose text is
+    an answer's (the same rule repeated in another document) would teach the model to push the
+    answer away, and a heading teaches nothing, so neither is used."""
+    answers = {bodies[key] for key in positives}
+    negatives = []
+    for pk, _ in lexical.search(domain, question.text, jurisdiction=None, k=HARD_NEGATIVE_POOL):
+        key = by_pk.get(pk)
+        if (
+            key is not None
+            and key not in question.relevant
+            and bodies[key] not in answers
+            and len(bodies[key].split()) >= FRAGMENT_WORDS
+        ):
+            negatives.append(key)
+    return negatives
 
 
 def train(

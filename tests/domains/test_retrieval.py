@@ -10,8 +10,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from compliance.models import AuditEvent
-from domains import lexical, retrieval
-from domains.ingestion import parse_file
+from domains import finetune, lexical, retrieval
+from domains.evaluation import JudgedQuestion
+from domains.ingestion import PassageDraft, parse_file
 from domains.models import Domain, EmbeddingProfile, Passage
 from domains.services import corpus_ingest
 
@@ -45,6 +46,9 @@ PASSAGES = [
         ["*"],
     ),
 ]
+
+
+PASSAGES_BY_ID = [(pid, text) for pid, text, _ in PASSAGES]
 
 
 @pytest.fixture
@@ -323,6 +327,29 @@ def test_the_benchmark_refuses_bad_weights(corpus_file, tmp_path, weights):
             "--lexical-weights",
             weights,
         )
+
+
+def test_hard_negatives_skip_copies_of_the_answer_and_headings(domain):
+    kyc = dict(PASSAGES_BY_ID)["kyc"]
+    extra = [
+        PassageDraft("kyc-copy", "kyc-copy", kyc, ["*"], "other-rulebook.jsonl"),
+        PassageDraft("heading", "heading", "Customer Due Diligence", ["*"], "other-rulebook.jsonl"),
+    ]
+    corpus_ingest(domain=domain, drafts=extra, actor=None)
+    domain.refresh_from_db()
+    question = JudgedQuestion(
+        "q",
+        "Who identifies the beneficial owner of a customer, and keeps records?",
+        frozenset({"kyc"}),
+    )
+    negatives = set()
+    for seed in range(10):
+        examples, unmatched = finetune.examples_for(
+            domain, [question], hard_negatives=True, seed=seed
+        )
+        assert unmatched == 0 and [e.positive for e in examples] == [kyc]
+        negatives.add(examples[0].negative)
+    assert negatives == {dict(PASSAGES_BY_ID)["records"]}
 
 
 @pytest.mark.slow

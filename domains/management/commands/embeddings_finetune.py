@@ -31,9 +31,9 @@ class Command(BaseCommand):
             "--base",
             help="model to start from (default: the model the domain's profiles start from)",
         )
-        parser.add_argument("--epochs", type=int, default=1)
+        parser.add_argument("--epochs", type=int, default=3)
         parser.add_argument("--batch-size", type=int, default=32)
-        parser.add_argument("--learning-rate", type=float, default=3e-5)
+        parser.add_argument("--learning-rate", type=float, default=5e-5)
         parser.add_argument(
             "--max-seq-length",
             type=int,
