@@ -122,6 +122,8 @@ def train(
     # Shorter sequences train several times faster; passages are embedded at full length.
     model.max_seq_length = max_seq_length
     loss = MultipleNegativesRankingLoss(model)
+    # sentence-transformers 6 renamed tokenize (now deprecated, with a warning) to preprocess.
+    prepare = getattr(model, "preprocess", None) or model.tokenize
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate)
     steps = epochs * -(-len(examples) // batch_size)
     warmup = max(1, steps // 10)
@@ -140,7 +142,7 @@ def train(
             columns = [[e.question for e in batch], [e.positive for e in batch]]
             if with_negatives:
                 columns.append([e.negative for e in batch])
-            features = [model.tokenize(column) for column in columns]
+            features = [prepare(column) for column in columns]
             value = loss(features, None)
             value.backward()
             optimizer.step()

@@ -65,8 +65,8 @@ def test_a_valid_definition_loads_with_defaults(tmp_path):
         "fusion": "score",
         "candidates": 100,
         "rrf_k": 60,
-        "dense_weight": 0.4,
-        "lexical_weight": 0.6,
+        "dense_weight": 0.5,
+        "lexical_weight": 0.5,
         "length_weight": 0.03,
         "fragment_penalty": 0.2,
     }

@@ -106,7 +106,7 @@ def test_rare_terms_are_found_by_the_lexical_side_of_hybrid(domain):
     assert hits[0].similarity > 0  # the dense similarity is filled in for the threshold
 
 
-SCORE_FUSION = {**retrieval.DEFAULTS, "fusion": "score"}
+SCORE_FUSION = {**retrieval.DEFAULTS, "fusion": "score", "lexical_weight": 0.6, "dense_weight": 0.4}
 
 
 def test_score_fusion_keeps_a_clear_lead_that_rank_fusion_would_lose():
