@@ -265,17 +265,27 @@ def judged_questions(tmp_path):
     return path
 
 
-def test_the_benchmark_reports_the_baselines_beside_our_retrieval(
-    corpus_file, tmp_path, memoized_embeddings
-):
-    out = io.StringIO()
-    summary = tmp_path / "figures.json"
+def benchmark(corpus_file, tmp_path, *arguments, **options):
+    questions = judged_questions(tmp_path)
     call_command(
         "retrieval_benchmark",
         "--corpus",
         str(corpus_file),
         "--questions",
-        str(judged_questions(tmp_path)),
+        str(questions),
+        *arguments,
+        **options,
+    )
+
+
+def test_the_benchmark_reports_the_baselines_beside_our_retrieval(
+    corpus_file, tmp_path, memoized_embeddings
+):
+    out = io.StringIO()
+    summary = tmp_path / "figures.json"
+    benchmark(
+        corpus_file,
+        tmp_path,
         "--output",
         str(summary),
         "--lexical-weights",
@@ -318,15 +328,7 @@ def test_the_benchmark_reports_the_baselines_beside_our_retrieval(
 @pytest.mark.parametrize("weights", ["0.5,high", "1.5"])
 def test_the_benchmark_refuses_bad_weights(corpus_file, tmp_path, weights):
     with pytest.raises(CommandError, match="lexical-weights"):
-        call_command(
-            "retrieval_benchmark",
-            "--corpus",
-            str(corpus_file),
-            "--questions",
-            str(judged_questions(tmp_path)),
-            "--lexical-weights",
-            weights,
-        )
+        benchmark(corpus_file, tmp_path, "--lexical-weights", weights)
 
 
 def test_hard_negatives_skip_copies_of_the_answer_and_headings(domain):
