@@ -80,7 +80,8 @@ def search(
         ranked = sparse[:k]
     else:
         fused = fuse(dense, sparse, config)
-        if config["length_weight"] or config["fragment_penalty"]:
+        # On RRF's scale (about 1/60) the prior's values would outweigh the ranks themselves.
+        if config["fusion"] == "score" and (config["length_weight"] or config["fragment_penalty"]):
             fused = with_length_prior(
                 fused, lexical.word_counts(domain, [pk for pk, _ in fused]), config
             )

@@ -139,6 +139,20 @@ def test_the_length_prior_demotes_headings_and_favours_substance():
     assert retrieval.with_length_prior(fused, words, off) == fused
 
 
+def test_rank_fusion_is_not_swamped_by_the_length_prior(domain, monkeypatch):
+    calls = []
+
+    def recorded(fused, words, config):
+        calls.append(config["fusion"])
+        return fused
+
+    monkeypatch.setattr(retrieval, "with_length_prior", recorded)
+    for fusion in ("score", "rrf"):
+        domain.retrieval = {**domain.retrieval, "fusion": fusion}
+        assert retrieval.search(domain, "ISPV", jurisdiction=None, k=2, mode="hybrid")
+    assert calls == ["score"]
+
+
 def test_word_counts_come_from_the_lexical_index(domain):
     ids = dict(Passage.objects.filter(domain=domain).values_list("source_id", "id"))
     counts = lexical.word_counts(domain, [ids["records"], ids["kyc"]])
