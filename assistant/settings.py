@@ -479,8 +479,6 @@ LOGGING = {
         "decision_process": {"level": "CRITICAL", "propagate": False},
         "django.db.backends": {"level": "INFO"},
         "faiss.loader": {"level": "WARNING"},
-        # bm25s sets its own logger to DEBUG, which would print a line per index build.
-        "bm25s": {"level": "WARNING"},
         # django-axes logs every login's counter reset at INFO.
         "axes": {"level": "WARNING"},
     },

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -26,6 +27,9 @@ from domains.ingestion import passage_text
 from domains.models import Domain, Passage
 
 _stemmer = Stemmer.Stemmer("english")
+# bm25s sets its logger to DEBUG when imported, after Django's logging settings, which would
+# print a line per index build.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 # Regulatory questions name multi-word terms ("beneficial owner", "exit facility") whose words are
 # common on their own. Adjacent word pairs (after stop words go) are indexed as terms too, and a
