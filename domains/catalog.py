@@ -173,9 +173,11 @@ def load_definition(path: Path) -> DomainDefinition:
         ("fragment_penalty", 1),
     ):
         value = retrieval_section.get(key, retrieval_defaults[key])
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            value = -1  # reported as out of range below
-        if not 0 <= value <= highest:
+        if (
+            not isinstance(value, int | float)
+            or isinstance(value, bool)
+            or not 0 <= value <= highest
+        ):
             raise DefinitionError(path, f"retrieval.{key}", f"must be a number from 0 to {highest}")
         weights[key] = float(value)
     retrieval = {

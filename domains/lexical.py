@@ -70,14 +70,7 @@ class PlainBM25:
         tokens = tokenize([query], pairs=False)
         if not tokens[0] or not len(self.ids):
             return []
-        positions, scores = self.model.retrieve(
-            tokens, k=min(k, len(self.ids)), show_progress=False, n_threads=1
-        )
-        return [
-            (int(self.ids[position]), float(score))
-            for position, score in zip(positions[0], scores[0], strict=True)
-            if score > 0
-        ]
+        return _retrieve(self.model, self.ids, tokens, k=min(k, len(self.ids)))
 
 
 @dataclass
@@ -185,11 +178,17 @@ def search(
     tokens = tokenize([query])
     if not allowed or not tokens[0]:
         return []
-    positions, scores = loaded.model.retrieve(
-        tokens, k=min(k, allowed), show_progress=False, weight_mask=mask, n_threads=1
-    )
+    return _retrieve(loaded.model, loaded.ids, tokens, k=min(k, allowed), weight_mask=mask)
+
+
+def _retrieve(
+    model: bm25s.BM25, ids: np.ndarray, tokens: list[list[str]], *, k: int, **options
+) -> list[tuple[int, float]]:
+    """Passage ids and scores of the ``k`` best documents for one tokenized query, leaving out
+    those that share no term with it."""
+    positions, scores = model.retrieve(tokens, k=k, show_progress=False, n_threads=1, **options)
     return [
-        (int(loaded.ids[position]), float(score))
+        (int(ids[position]), float(score))
         for position, score in zip(positions[0], scores[0], strict=True)
         if score > 0
     ]

@@ -48,7 +48,7 @@ PASSAGES = [
 ]
 
 
-PASSAGES_BY_ID = [(pid, text) for pid, text, _ in PASSAGES]
+PASSAGE_TEXT = {pid: text for pid, text, _ in PASSAGES}
 
 
 @pytest.fixture
@@ -346,7 +346,7 @@ def test_the_benchmark_refuses_bad_weights(corpus_file, tmp_path, weights):
 
 
 def test_hard_negatives_skip_copies_of_the_answer_and_headings(domain):
-    kyc = dict(PASSAGES_BY_ID)["kyc"]
+    kyc = PASSAGE_TEXT["kyc"]
     extra = [
         PassageDraft("kyc-copy", "kyc-copy", kyc, ["*"], "other-rulebook.jsonl"),
         PassageDraft("heading", "heading", "Customer Due Diligence", ["*"], "other-rulebook.jsonl"),
@@ -365,7 +365,7 @@ def test_hard_negatives_skip_copies_of_the_answer_and_headings(domain):
         )
         assert unmatched == 0 and [e.positive for e in examples] == [kyc]
         negatives.add(examples[0].negative)
-    assert negatives == {dict(PASSAGES_BY_ID)["records"]}
+    assert negatives == {PASSAGE_TEXT["records"]}
 
 
 @pytest.mark.slow

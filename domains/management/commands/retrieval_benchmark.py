@@ -45,8 +45,9 @@ class Command(BaseCommand):
         "Measure retrieval on a corpus and judged questions: Recall@k, MAP@k, nDCG@k and query "
         "latency (query embedding included) for plain BM25, plain dense retrieval and our hybrid "
         "retrieval, in one run. --lexical-weights adds a row per weight, to choose the fusion "
-        "weight on questions set apart for tuning. The corpus is ingested into a benchmark domain first (quick when "
-        'unchanged). Questions: {"id", "text", "relevant": [passage ids or relevance keys]}.'
+        "weight on questions set apart for tuning. The corpus is ingested into a benchmark "
+        "domain first (quick when unchanged). "
+        'Questions: {"id", "text", "relevant": [passage ids or relevance keys]}.'
     )
 
     def add_arguments(self, parser) -> None:
