@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -37,18 +38,38 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)
 # on the tuning questions and on the held-out ones alike (the README's measured figures).
 K1 = 0.9
 B = 0.75
+# Rule numbers ("Rule 8.1.2(1)", "Rule A10.4.2", "45 CFR 164.404") would reach the index as a bare
+# "8", shared by every rule of chapter 8. Questions cite them, and the passage that answers often
+# cites the same rule, so each is also a term of its own, whole and with its parent ("8.1").
+REFERENCE = re.compile(r"(?<![\w.])([A-Z]{0,3}\d+(?:\.\d+)+)(?!\d)")
 # Part of the index directory's name: an index written with other tokens or parameters is not
 # read with these.
-FORMAT = "bigram-k0.9-b0.75"
+FORMAT = "bigram-refs-k0.9-b0.75"
 
 
-def tokenize(texts: list[str], *, pairs: bool = True) -> list[list[str]]:
+def tokenize(texts: list[str], *, plain: bool = False) -> list[list[str]]:
+    """Stemmed words without stop words; unless ``plain``, also adjacent word pairs and rule
+    numbers."""
     words = bm25s.tokenize(
         texts, stopwords="en", stemmer=_stemmer, return_ids=False, show_progress=False
     )
-    if not pairs:
+    if plain:
         return words
-    return [tokens + [f"{a}_{b}" for a, b in itertools.pairwise(tokens)] for tokens in words]
+    return [
+        tokens + [f"{a}_{b}" for a, b in itertools.pairwise(tokens)] + references(text)
+        for text, tokens in zip(texts, words, strict=True)
+    ]
+
+
+def references(text: str) -> list[str]:
+    """The rule numbers cited in ``text`` as terms: ``§8.1.2`` and its parent ``§8.1``."""
+    terms = []
+    for number in REFERENCE.findall(text):
+        number = number.lower()
+        terms.append(f"§{number}")
+        if number.count(".") >= 2:
+            terms.append(f"§{number.rsplit('.', 1)[0]}")
+    return terms
 
 
 class PlainBM25:
@@ -63,11 +84,11 @@ class PlainBM25:
         self.ids = np.array([row[0] for row in rows], dtype=np.int64)
         self.model = bm25s.BM25()
         self.model.index(
-            tokenize([passage_text(*row[1:]) for row in rows], pairs=False), show_progress=False
+            tokenize([passage_text(*row[1:]) for row in rows], plain=True), show_progress=False
         )
 
     def search(self, query: str, *, k: int) -> list[tuple[int, float]]:
-        tokens = tokenize([query], pairs=False)
+        tokens = tokenize([query], plain=True)
         if not tokens[0] or not len(self.ids):
             return []
         return _retrieve(self.model, self.ids, tokens, k=min(k, len(self.ids)))

@@ -21,7 +21,7 @@ EQUAL = {"dense_weight": 1.0, "lexical_weight": 1.0}
 RETRIEVERS = [
     ("bm25", "BM25 (bm25s defaults, single words)", None, None),
     ("dense", "dense (faiss, {model})", "dense", None),
-    ("lexical", "our BM25 (word pairs, k1 0.9)", "lexical", None),
+    ("lexical", "our BM25 (pairs, rule numbers, k1 0.9)", "lexical", None),
     ("rrf", "hybrid, reciprocal rank fusion", "hybrid", {"fusion": "rrf", **EQUAL, **NO_PRIOR}),
     ("no-prior", "hybrid, as configured, no length prior", "hybrid", NO_PRIOR),
     ("hybrid", "hybrid, as configured ({fusion})", "hybrid", None),
