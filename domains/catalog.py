@@ -171,6 +171,7 @@ def load_definition(path: Path) -> DomainDefinition:
         ("lexical_weight", 10),
         ("length_weight", 1),
         ("fragment_penalty", 1),
+        ("late_weight", 10),
     ):
         value = retrieval_section.get(key, retrieval_defaults[key])
         if (

@@ -57,6 +57,10 @@ class Passage(models.Model):
     # float32 vector, L2-normalised, from ``embedding_model``. The faiss index on disk is a
     # cache built from these, so any worker on any machine can rebuild it from the database.
     embedding = models.BinaryField()
+    # The same model's token vectors (``embeddings.encode``), float16 rows of
+    # ``TOKEN_DIMENSIONS``, for late interaction. Empty for passages stored before it existed,
+    # until the next re-embed.
+    token_vectors = models.BinaryField(default=b"", blank=True)
     embedding_model = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -5,16 +5,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from compliance.models import AuditEvent
 from compliance.services import audit_event_record
-from domains import index, lexical
+from domains import index, lexical, tokens
 from domains.catalog import DomainDefinition
-from domains.embeddings import embed
+from domains.embeddings import encode
 from domains.ingestion import (
     EVERYWHERE,
     SUPPORTED_SUFFIXES,
@@ -69,14 +69,12 @@ def corpus_ingest(
         if row["source"] in sources and source_id not in wanted
     ]
     # Embedding is slow; it happens before the transaction so no lock is held meanwhile.
-    vectors = (
-        embed([d.embedding_text for d in to_embed], model=domain.embedding_model, progress=progress)
-        if to_embed
-        else np.zeros((0, 0), dtype=np.float32)
+    encoded = encode(
+        [d.embedding_text for d in to_embed], model=domain.embedding_model, progress=progress
     )
     added = updated = 0
     with transaction.atomic():
-        for draft, vector in zip(to_embed, vectors, strict=True):
+        for draft, vector, rows in zip(to_embed, encoded.vectors, encoded.tokens, strict=True):
             _, created = Passage.objects.update_or_create(
                 domain=domain,
                 source_id=draft.source_id,
@@ -89,6 +87,7 @@ def corpus_ingest(
                     "source": draft.source,
                     "content_sha256": draft.content_sha256,
                     "embedding": vector.tobytes(),
+                    "token_vectors": rows.tobytes(),
                     "embedding_model": domain.embedding_model,
                 },
             )
@@ -120,13 +119,17 @@ def corpus_ingest(
     # Build the index files now, so the first question does not wait for them.
     index.load(domain)
     lexical.load(domain)
+    tokens.load(domain)
     return result
 
 
 def corpus_reembed(*, domain: Domain, progress: bool = False) -> int:
-    """Re-embed passages made with another embedding model than the domain's current one."""
+    """Re-embed passages made with another embedding model than the domain's current one, or
+    stored without token vectors."""
     stale = list(
-        Passage.objects.filter(domain=domain).exclude(embedding_model=domain.embedding_model)
+        Passage.objects.filter(domain=domain).filter(
+            ~Q(embedding_model=domain.embedding_model) | Q(token_vectors=b"")
+        )
     )
     if not stale:
         return 0
@@ -136,14 +139,17 @@ def corpus_reembed(*, domain: Domain, progress: bool = False) -> int:
         )
         for p in stale
     ]
-    vectors = embed(
+    encoded = encode(
         [d.embedding_text for d in drafts], model=domain.embedding_model, progress=progress
     )
     with transaction.atomic():
-        for passage, vector in zip(stale, vectors, strict=True):
+        for passage, vector, rows in zip(stale, encoded.vectors, encoded.tokens, strict=True):
             passage.embedding = vector.tobytes()
+            passage.token_vectors = rows.tobytes()
             passage.embedding_model = domain.embedding_model
-            passage.save(update_fields=["embedding", "embedding_model", "updated_at"])
+            passage.save(
+                update_fields=["embedding", "token_vectors", "embedding_model", "updated_at"]
+            )
         domain.index_revision = uuid.uuid4().hex
         domain.save(update_fields=["index_revision", "updated_at"])
     return len(stale)

@@ -71,16 +71,20 @@ def memoized_embeddings(monkeypatch):
     import numpy as np
 
     from domains import services
-    from domains.embeddings import embed
+    from domains.embeddings import Encoded, encode
 
-    def embed_memoized(texts, *, model, progress=False, batch_size=32):
-        missing = [t for t in texts if (model, t) not in _embedding_memo]
+    def encode_memoized(texts, *, model, progress=False, batch_size=32):
+        missing = [t for t in dict.fromkeys(texts) if (model, t) not in _embedding_memo]
         if missing:
-            for text, vector in zip(missing, embed(missing, model=model), strict=True):
-                _embedding_memo[(model, text)] = vector
-        return np.vstack([_embedding_memo[(model, t)] for t in texts]).astype(np.float32)
+            encoded = encode(missing, model=model)
+            for text, vector, tokens in zip(missing, encoded.vectors, encoded.tokens, strict=True):
+                _embedding_memo[(model, text)] = (vector, tokens)
+        if not texts:
+            return Encoded(np.zeros((0, 0), dtype=np.float32), [])
+        memo = [_embedding_memo[(model, t)] for t in texts]
+        return Encoded(np.vstack([v for v, _ in memo]).astype(np.float32), [t for _, t in memo])
 
-    monkeypatch.setattr(services, "embed", embed_memoized)
+    monkeypatch.setattr(services, "encode", encode_memoized)
 
 
 @pytest.fixture

@@ -69,6 +69,7 @@ def test_a_valid_definition_loads_with_defaults(tmp_path):
         "lexical_weight": 0.5,
         "length_weight": 0.03,
         "fragment_penalty": 0.2,
+        "late_weight": 0.5,
     }
     assert definition.embedding_model == "all-MiniLM-L6-v2"
 
@@ -87,6 +88,7 @@ def test_a_valid_definition_loads_with_defaults(tmp_path):
         (VALID + "retrieval: {dense_weight: -1}\n", "retrieval.dense_weight", "from 0 to 10"),
         (VALID + "retrieval: {fusion: max}\n", "retrieval.fusion", "must be score or rrf"),
         (VALID + "retrieval: {length_weight: 2}\n", "retrieval.length_weight", "from 0 to 1"),
+        (VALID + "retrieval: {late_weight: true}\n", "retrieval.late_weight", "from 0 to 10"),
         (
             VALID.replace("backend: transformers", "backend: magic"),
             "models[0].backend",

@@ -6,15 +6,17 @@ import io
 import json
 import math
 
+import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
 from compliance.models import AuditEvent
-from domains import finetune, lexical, retrieval
+from domains import finetune, lexical, retrieval, tokens
+from domains.embeddings import encode
 from domains.evaluation import JudgedQuestion
-from domains.ingestion import PassageDraft, parse_file
+from domains.ingestion import PassageDraft, parse_file, passage_text
 from domains.models import Domain, EmbeddingProfile, Passage
-from domains.services import corpus_ingest
+from domains.services import corpus_ingest, corpus_reembed
 
 pytestmark = pytest.mark.django_db
 
@@ -151,6 +153,90 @@ def test_rank_fusion_is_not_swamped_by_the_length_prior(domain, monkeypatch):
         domain.retrieval = {**domain.retrieval, "fusion": fusion}
         assert retrieval.search(domain, "ISPV", jurisdiction=None, k=2, mode="hybrid")
     assert calls == ["score"]
+
+
+def _unit(*rows):
+    vectors = np.array(rows, dtype=np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_late_interaction_favours_the_passage_that_matches_each_question_word():
+    # Question word pieces between [CLS] and [SEP]: "x" and "y".
+    question = _unit([0, 0, 1], [1, 0, 0], [0, 1, 0], [0, 0, 1])
+    passages = {
+        1: _unit([1, 0, 0], [1, 0.1, 0]).astype(np.float16),  # matches "x" twice, not "y"
+        2: _unit([1, 0, 0], [0, 1, 0]).astype(np.float16),  # matches both
+        3: _unit([0.6, 0.8, 0]).astype(np.float16),  # halfway to both
+    }
+    fused = [(1, 0.70), (2, 0.69), (3, 0.50)]
+    config = {**SCORE_FUSION, "late_weight": 0.5}
+    adjusted = retrieval.with_late_interaction(fused, question, passages, config)
+    assert [pk for pk, _ in adjusted] == [2, 1, 3]
+    # MaxSim: 2 scores (1 + 1) / 2, the best; 1 scores about (1 + 0.1) / 2, the last.
+    assert adjusted[0][1] == pytest.approx(0.69 + 0.5, abs=1e-3)
+    assert dict(adjusted)[1] == pytest.approx(0.70, abs=1e-3)
+    off = {**config, "late_weight": 0}
+    assert [pk for pk, _ in retrieval.with_late_interaction(fused, question, passages, off)] == [
+        1,
+        2,
+        3,
+    ]
+    # A candidate stored before token vectors existed: the fused order stands.
+    del passages[3]
+    assert retrieval.with_late_interaction(fused, question, passages, config) == fused
+
+
+def test_passages_are_stored_with_their_token_vectors(domain):
+    passage = Passage.objects.get(domain=domain, source_id="kyc")
+    tokens = np.frombuffer(bytes(passage.token_vectors), dtype=np.float16).reshape(-1, 128)
+    # [CLS], the word pieces of 11 words, the full stop and [SEP]
+    assert len(tokens) >= 13
+    assert np.allclose(np.linalg.norm(tokens.astype(np.float32), axis=1), 1, atol=1e-2)
+    encoded = encode(
+        [passage_text(passage.citation, passage.title, passage.text, "kyc")],
+        model=domain.embedding_model,
+    )
+    assert np.allclose(encoded.vectors[0], np.frombuffer(bytes(passage.embedding), np.float32))
+
+
+def test_token_vectors_are_read_from_a_file_per_index_revision(domain):
+    kyc = Passage.objects.get(domain=domain, source_id="kyc")
+    stored = np.frombuffer(bytes(kyc.token_vectors), dtype=np.float16).reshape(-1, 128)
+    tokens._loaded.clear()  # a fresh worker process, with the file written at ingestion
+    assert (tokens.directory(domain) / "rows.f16").exists()
+    found = tokens.vectors(domain, [kyc.pk, 10**9])
+    assert list(found) == [kyc.pk] and np.array_equal(found[kyc.pk], stored)
+    Passage.objects.filter(pk=kyc.pk).update(token_vectors=b"")
+    domain.index_revision = "next"
+    domain.save(update_fields=["index_revision"])
+    others = list(
+        Passage.objects.filter(domain=domain).exclude(pk=kyc.pk).values_list("id", flat=True)
+    )
+    assert set(tokens.vectors(domain, [kyc.pk, *others])) == set(others)
+    assert [p.name for p in tokens.directory(domain).parent.glob("*.tokens")] == ["next.tokens"]
+
+
+def test_reembedding_fills_in_missing_token_vectors(domain):
+    Passage.objects.filter(domain=domain, source_id="kyc").update(token_vectors=b"")
+    revision = domain.index_revision
+    assert corpus_reembed(domain=domain) == 1
+    assert Passage.objects.get(domain=domain, source_id="kyc").token_vectors
+    assert corpus_reembed(domain=domain) == 0
+    assert domain.index_revision != revision
+
+
+def test_late_interaction_joins_score_fusion_only(domain, monkeypatch):
+    calls = []
+
+    def recorded(fused, query_tokens, passages, config):
+        calls.append((config["fusion"], len(passages) == len(fused)))
+        return fused
+
+    monkeypatch.setattr(retrieval, "with_late_interaction", recorded)
+    for fusion, weight in (("score", 0.5), ("rrf", 0.5), ("score", 0.0)):
+        domain.retrieval = {**domain.retrieval, "fusion": fusion, "late_weight": weight}
+        assert retrieval.search(domain, "ISPV", jurisdiction=None, k=2, mode="hybrid")
+    assert calls == [("score", True)]
 
 
 def test_word_counts_come_from_the_lexical_index(domain):
@@ -327,17 +413,21 @@ def test_the_benchmark_reports_the_baselines_beside_our_retrieval(
         str(summary),
         "--lexical-weights",
         "0.5,0.7",
+        "--late-weights",
+        "0.3",
         stdout=out,
         verbosity=0,
     )
     text = out.getvalue()
     assert "4 questions, 6 passages, k=10" in text
     assert "hybrid, score fusion, BM25 weight 0.7" in text
+    assert "hybrid, late-interaction weight 0.3" in text
     for label in (
         "BM25 (bm25s defaults, single words)",
         "dense (faiss, all-MiniLM-L6-v2)",
         "our BM25 (pairs, rule numbers, k1 0.9)",
         "hybrid, reciprocal rank fusion",
+        "hybrid, as configured, no late interaction",
         "hybrid, as configured (score)",
         "hybrid / BM25: recall x",
     ):
@@ -349,9 +439,11 @@ def test_the_benchmark_reports_the_baselines_beside_our_retrieval(
         "lexical",
         "rrf",
         "no-prior",
+        "no-late",
         "hybrid",
         "score-0.5",
         "score-0.7",
+        "late-0.3",
     }
     # Six passages and k=10: dense retrieval ranks them all; BM25 only those sharing a word.
     assert figures["dense"]["recall"] == figures["hybrid"]["recall"] == 1.0
@@ -362,10 +454,11 @@ def test_the_benchmark_reports_the_baselines_beside_our_retrieval(
     assert not Domain.objects.get(slug="benchmark").is_active
 
 
+@pytest.mark.parametrize("option", ["--lexical-weights", "--late-weights"])
 @pytest.mark.parametrize("weights", ["0.5,high", "1.5"])
-def test_the_benchmark_refuses_bad_weights(corpus_file, tmp_path, weights):
-    with pytest.raises(CommandError, match="lexical-weights"):
-        benchmark(corpus_file, tmp_path, "--lexical-weights", weights)
+def test_the_benchmark_refuses_bad_weights(corpus_file, tmp_path, option, weights):
+    with pytest.raises(CommandError, match=option.lstrip("-")):
+        benchmark(corpus_file, tmp_path, option, weights)
 
 
 def test_hard_negatives_skip_copies_of_the_answer_and_headings(domain):

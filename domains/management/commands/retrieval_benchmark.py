@@ -15,6 +15,7 @@ from domains.models import Domain, Passage
 from domains.services import corpus_ingest, corpus_reembed
 
 NO_PRIOR = {"length_weight": 0.0, "fragment_penalty": 0.0}
+NO_LATE = {"late_weight": 0.0}
 EQUAL = {"dense_weight": 1.0, "lexical_weight": 1.0}
 # key, label, retrieval mode, settings that replace the domain's. "bm25" and "dense" are the
 # baselines; "rrf" fuses our two retrievers the textbook way (1/(60 + rank), equal weights).
@@ -24,6 +25,7 @@ RETRIEVERS = [
     ("lexical", "our BM25 (pairs, rule numbers, k1 0.9)", "lexical", None),
     ("rrf", "hybrid, reciprocal rank fusion", "hybrid", {"fusion": "rrf", **EQUAL, **NO_PRIOR}),
     ("no-prior", "hybrid, as configured, no length prior", "hybrid", NO_PRIOR),
+    ("no-late", "hybrid, as configured, no late interaction", "hybrid", NO_LATE),
     ("hybrid", "hybrid, as configured ({fusion})", "hybrid", None),
 ]
 
@@ -44,8 +46,8 @@ class Command(BaseCommand):
     help = (
         "Measure retrieval on a corpus and judged questions: Recall@k, MAP@k, nDCG@k and query "
         "latency (query embedding included) for plain BM25, plain dense retrieval and our hybrid "
-        "retrieval, in one run. --lexical-weights adds a row per weight, to choose the fusion "
-        "weight on questions set apart for tuning. The corpus is ingested into a benchmark "
+        "retrieval, in one run. --lexical-weights and --late-weights add a row per weight, to "
+        "choose weights on questions set apart for tuning. The corpus is ingested into a benchmark "
         "domain first (quick when unchanged). "
         'Questions: {"id", "text", "relevant": [passage ids or relevance keys]}.'
     )
@@ -69,6 +71,13 @@ class Command(BaseCommand):
             default=[],
             metavar="W,W,...",
             help="also measure score fusion with these BM25 weights (the dense weight is 1 - W)",
+        )
+        parser.add_argument(
+            "--late-weights",
+            type=_weights,
+            default=[],
+            metavar="W,W,...",
+            help="also measure the hybrid with these late-interaction weights",
         )
         parser.add_argument("--k", type=int, default=10)
         parser.add_argument("--limit", type=int, help="only the first N questions")
@@ -106,6 +115,15 @@ class Command(BaseCommand):
                     f"hybrid, score fusion, BM25 weight {weight:g}",
                     "hybrid",
                     {"fusion": "score", "lexical_weight": weight, "dense_weight": 1 - weight},
+                )
+            )
+        for weight in options["late_weights"]:
+            retrievers.append(
+                (
+                    f"late-{weight:g}",
+                    f"hybrid, late-interaction weight {weight:g}",
+                    "hybrid",
+                    {"late_weight": weight},
                 )
             )
         figures = {}
