@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-import torch
 
 from domains import index, lexical, tokens
 from domains.embeddings import encode
@@ -166,6 +165,8 @@ def with_late_interaction(
     when a candidate has no token vectors (stored before they existed)."""
     if not fused or any(pk not in passages for pk, _ in fused):
         return fused
+    import torch  # loaded already by the model that embedded the question
+
     # [CLS] and [SEP] match every passage's own and say nothing about the question.
     question = query_tokens[1:-1] if len(query_tokens) > 2 else query_tokens
     # One product in torch for all candidates (numpy's BLAS threads would slow the next query's
