@@ -8,6 +8,7 @@ domain's ``index_revision`` changes, so ingestion on one machine reaches workers
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable
@@ -85,6 +86,18 @@ def write(domain: Domain, index: faiss.Index) -> Path:
         if stale != path:
             stale.unlink(missing_ok=True)
     return path
+
+
+def publish(temporary: Path, target: Path) -> None:
+    """Put a fully written temporary directory in place as ``target``, so that a reader never
+    sees half of it, and remove the other revisions of the same kind beside it."""
+    try:
+        temporary.rename(target)
+    except OSError:  # another process wrote the same revision first
+        shutil.rmtree(temporary, ignore_errors=True)
+    for stale in target.parent.glob(f"*{target.suffix}"):
+        if stale != target:
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 class RevisionCache(Generic[T]):

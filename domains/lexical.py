@@ -12,7 +12,6 @@ import itertools
 import json
 import logging
 import re
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ import Stemmer
 from django.conf import settings
 
 from compliance.jurisdictions import applies_to
-from domains.index import RevisionCache
+from domains.index import RevisionCache, publish
 from domains.ingestion import passage_text
 from domains.models import Domain, Passage
 
@@ -149,13 +148,7 @@ def _write(domain: Domain, loaded: LoadedLexical) -> None:
     np.save(temporary / "passage_ids.npy", loaded.ids)
     np.save(temporary / "words.npy", loaded.words)
     (temporary / "jurisdictions.json").write_text(json.dumps(loaded.jurisdictions))
-    try:
-        temporary.rename(target)
-    except OSError:  # another process wrote the same revision first
-        shutil.rmtree(temporary, ignore_errors=True)
-    for stale in target.parent.glob("*.bm25"):
-        if stale != target:
-            shutil.rmtree(stale, ignore_errors=True)
+    publish(temporary, target)
 
 
 def _read(domain: Domain) -> LoadedLexical | None:

@@ -9,7 +9,6 @@ its pages. Like the other indexes, the files are a cache keyed by the domain's
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ import numpy as np
 from django.conf import settings
 
 from domains.embeddings import TOKEN_DIMENSIONS
-from domains.index import RevisionCache
+from domains.index import RevisionCache, publish
 from domains.models import Domain, Passage
 
 
@@ -63,13 +62,7 @@ def _write(domain: Domain) -> None:
     np.save(temporary / "ids.npy", np.array(ids, dtype=np.int64))
     np.save(temporary / "offsets.npy", np.array(offsets, dtype=np.int64))
     (temporary / "width").write_text(str(width))
-    try:
-        temporary.rename(target)
-    except OSError:  # another process wrote the same revision first
-        shutil.rmtree(temporary, ignore_errors=True)
-    for stale in target.parent.glob("*.tokens"):
-        if stale != target:
-            shutil.rmtree(stale, ignore_errors=True)
+    publish(temporary, target)
 
 
 def _open(domain: Domain) -> LoadedTokens:
