@@ -96,14 +96,14 @@ def test_a_lawyer_cannot_pick_healthcare_and_gets_a_cited_answer(page, catalog_d
     page.select_option("#jurisdiction", "US")
     seen = ask_and_follow(
         page,
-        "My client Jane Doe asked me to keep her file confidential. When may a lawyer reveal "
-        "information relating to the representation of a client?",
+        "My client Jane Doe wants to know: when may a lawyer reveal information relating to the "
+        "representation of a client?",
         turn=0,
     )
     turn = page.locator("#turns > li").nth(0)
     assert seen["final"] == "answered", turn.inner_text()
     assert "1 name" in turn.locator(".redaction").first.inner_text()
-    assert turn.locator(".sources details").count() >= 1
+    assert turn.locator(".sources details").count() >= 1, turn.inner_text()
     screenshot(page, "portal-lawyer-answer")
 
     seen = ask_and_follow(page, "Does that also apply to former clients?", turn=1)
