@@ -106,11 +106,16 @@ def token_rows(token_embeddings) -> np.ndarray:
     return torch.nn.functional.normalize(projected, dim=1).to(torch.float16).numpy()
 
 
+def token_width(dimension: int) -> int:
+    """How many numbers a stored token vector of a ``dimension``-wide model has."""
+    return min(dimension, TOKEN_DIMENSIONS)
+
+
 @cache
 def projection(dimension: int) -> np.ndarray:
     # RandomState's stream is frozen by numpy's compatibility policy (NEP 19): the same matrix in
     # every process and numpy version, so vectors stored earlier stay comparable.
-    if dimension <= TOKEN_DIMENSIONS:
+    if token_width(dimension) == dimension:
         return np.eye(dimension, dtype=np.float32)
     generator = np.random.RandomState(_PROJECTION_SEED)
-    return generator.standard_normal((dimension, TOKEN_DIMENSIONS)).astype(np.float32)
+    return generator.standard_normal((dimension, token_width(dimension))).astype(np.float32)

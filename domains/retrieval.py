@@ -88,19 +88,18 @@ def search(
         ranked = sparse[:k]
     else:
         fused = fuse(dense, sparse, config)
-        # On RRF's scale (about 1/60) the prior's values would outweigh the ranks themselves.
-        if config["fusion"] == "score" and (config["length_weight"] or config["fragment_penalty"]):
-            fused = with_length_prior(
-                fused, lexical.word_counts(domain, [pk for pk, _ in fused]), config
-            )
-        if config["fusion"] == "score" and config["late_weight"] and query_tokens is not None:
-            fused = fused[:candidates]
-            fused = with_late_interaction(
-                fused,
-                query_tokens,
-                tokens.vectors(domain, [pk for pk, _ in fused]),
-                config,
-            )
+        # Both adjustments are on the rescaled scores' scale; on RRF's (about 1/60) their values
+        # would outweigh the ranks themselves.
+        if config["fusion"] == "score":
+            if config["length_weight"] or config["fragment_penalty"]:
+                fused = with_length_prior(
+                    fused, lexical.word_counts(domain, [pk for pk, _ in fused]), config
+                )
+            if config["late_weight"]:
+                fused = fused[:candidates]
+                fused = with_late_interaction(
+                    fused, query_tokens, tokens.vectors(domain, [pk for pk, _ in fused]), config
+                )
         ranked = fused[:k]
     missing = [pk for pk, _ in ranked if pk not in similarity]
     if missing and vector is not None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 
-from domains.embeddings import TOKEN_DIMENSIONS
+from domains.embeddings import TOKEN_DIMENSIONS, token_width
 from domains.index import RevisionCache, publish
 from domains.models import Domain, Passage
 
@@ -51,7 +51,8 @@ def _write(domain: Domain) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     passages = Passage.objects.filter(domain=domain).order_by("id")
     first = passages.values_list("embedding", flat=True).first()
-    width = min(len(bytes(first)) // 4, TOKEN_DIMENSIONS) if first else TOKEN_DIMENSIONS
+    # the model's dimension, from a float32 passage embedding
+    width = token_width(len(bytes(first)) // 4 if first else TOKEN_DIMENSIONS)
     temporary = Path(tempfile.mkdtemp(dir=target.parent, suffix=".tmp"))
     ids, offsets = [], [0]
     with (temporary / "rows.f16").open("wb") as rows:
