@@ -77,6 +77,13 @@ def scores(ranked_keys: list[str], relevant: frozenset[str], k: int = 10) -> dic
     }
 
 
+def ceiling(ranked_keys: list[str], relevant: frozenset[str], k: int = 10) -> float:
+    """Recall@k of the best reordering of ``ranked_keys``: how much of the answer a perfect
+    reranker of these candidates could bring into the first ``k``. What no reordering reaches
+    is for candidate generation to find."""
+    return min(len(relevant & set(ranked_keys)), k) / len(relevant)
+
+
 def mean(rows: list[dict[str, float]]) -> dict[str, float]:
     return {name: sum(row[name] for row in rows) / len(rows) for name in rows[0]}
 

@@ -11,7 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from compliance.models import AuditEvent
-from domains import finetune, lexical, retrieval, tokens
+from domains import evaluation, finetune, lexical, retrieval, tokens
 from domains.embeddings import encode
 from domains.evaluation import JudgedQuestion
 from domains.ingestion import PassageDraft, parse_file, passage_text
@@ -415,6 +415,8 @@ def test_the_benchmark_reports_the_baselines_beside_our_retrieval(
         "0.5,0.7",
         "--late-weights",
         "0.3",
+        "--ceilings",
+        "6,1",
         stdout=out,
         verbosity=0,
     )
@@ -452,13 +454,37 @@ def test_the_benchmark_reports_the_baselines_beside_our_retrieval(
     assert figures["bm25"]["recall"] == figures["lexical"]["recall"] == 0.875
     assert all(0 < row["map"] <= 1 and row["p95_ms"] > 0 for row in figures.values())
     assert not Domain.objects.get(slug="benchmark").is_active
+    # All six passages hold every answer; the first alone cannot hold both of question d's.
+    ceilings = figures["hybrid"]["ceilings"]
+    assert list(ceilings) == ["1", "6"]
+    assert ceilings["6"] == 1.0
+    assert ceilings["1"] <= 0.875
+    assert "Recall@10 of a perfect reordering of the hybrid's top N: N=1 " in text
 
 
-@pytest.mark.parametrize("option", ["--lexical-weights", "--late-weights"])
+@pytest.mark.parametrize("option", ["--lexical-weights", "--late-weights", "--ceilings"])
 @pytest.mark.parametrize("weights", ["0.5,high", "1.5"])
 def test_the_benchmark_refuses_bad_weights(corpus_file, tmp_path, option, weights):
     with pytest.raises(CommandError, match=option.lstrip("-")):
         benchmark(corpus_file, tmp_path, option, weights)
+
+
+def test_the_benchmark_refuses_a_depth_of_zero(corpus_file, tmp_path):
+    with pytest.raises(CommandError, match="each depth must be from 1 to 1000"):
+        benchmark(corpus_file, tmp_path, "--ceilings", "10,0")
+
+
+def test_the_ceiling_counts_what_a_perfect_reordering_would_bring_into_the_top_k():
+    relevant = frozenset({"a", "b", "c"})
+    ranked = ["x", "y", "b", "z", "a"]
+    assert evaluation.ceiling(ranked, relevant, k=10) == pytest.approx(2 / 3)
+    # however good the reordering, only k passages are shown
+    assert evaluation.ceiling(ranked, relevant, k=1) == pytest.approx(1 / 3)
+    assert evaluation.ceiling(["x", "y"], relevant, k=10) == 0.0
+    # as ranked, Recall@k is never above its ceiling
+    assert evaluation.scores(ranked, relevant, k=3)["recall"] <= evaluation.ceiling(
+        ranked[:3], relevant, k=3
+    )
 
 
 def test_hard_negatives_skip_copies_of_the_answer_and_headings(domain):

@@ -42,12 +42,25 @@ def _weights(value: str) -> list[float]:
     return weights
 
 
+def _depths(value: str) -> list[int]:
+    try:
+        depths = [int(part) for part in value.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a comma-separated list of whole numbers"
+        ) from None
+    if not all(1 <= depth <= 1000 for depth in depths):
+        raise argparse.ArgumentTypeError("each depth must be from 1 to 1000")
+    return sorted(set(depths))
+
+
 class Command(BaseCommand):
     help = (
         "Measure retrieval on a corpus and judged questions: Recall@k, MAP@k, nDCG@k and query "
         "latency (query embedding included) for plain BM25, plain dense retrieval and our hybrid "
         "retrieval, in one run. --lexical-weights and --late-weights add a row per weight, to "
-        "choose weights on questions set apart for tuning. The corpus is ingested into a benchmark "
+        "choose weights on questions set apart for tuning; --ceilings shows how much a better "
+        "reranker of the hybrid's candidates could gain. The corpus is ingested into a benchmark "
         "domain first (quick when unchanged). "
         'Questions: {"id", "text", "relevant": [passage ids or relevance keys]}.'
     )
@@ -78,6 +91,15 @@ class Command(BaseCommand):
             default=[],
             metavar="W,W,...",
             help="also measure the hybrid with these late-interaction weights",
+        )
+        parser.add_argument(
+            "--ceilings",
+            type=_depths,
+            default=[],
+            metavar="N,...",
+            help="also print, for each N, the Recall@k that a perfect reordering of the hybrid's "
+            "N best passages would reach (N candidates per retriever where N exceeds the "
+            "configured number)",
         )
         parser.add_argument("--k", type=int, default=10)
         parser.add_argument("--limit", type=int, help="only the first N questions")
@@ -160,9 +182,27 @@ class Command(BaseCommand):
                 "p50_ms": evaluation.percentile(latencies, 0.50),
                 "p95_ms": evaluation.percentile(latencies, 0.95),
             }
+        if options["ceilings"]:
+            figures["hybrid"]["ceilings"] = self._ceilings(
+                domain, questions, keys, depths=options["ceilings"], k=k, verbose=verbose
+            )
         self._report(figures, questions=len(questions), passages=len(keys), k=k, domain=domain)
         if options["output"]:
             options["output"].write_text(json.dumps(figures, indent=2))
+
+    def _ceilings(
+        self, domain, questions, keys, *, depths: list[int], k: int, verbose: bool
+    ) -> dict[str, float]:
+        """Mean best-reordering Recall@k of the hybrid's top N, for each N of ``depths``."""
+        totals = dict.fromkeys(depths, 0.0)
+        for question in tqdm(questions, desc="ceilings", unit="q", disable=not verbose):
+            hits = retrieval.search(
+                domain, question.text, jurisdiction=None, k=depths[-1], with_similarity=False
+            )
+            ranked = [str(keys.get(hit.passage_id, "")) for hit in hits]
+            for depth in depths:
+                totals[depth] += evaluation.ceiling(ranked[:depth], question.relevant, k)
+        return {str(depth): total / len(questions) for depth, total in totals.items()}
 
     def _domain(self, options) -> Domain:
         domain = Domain.objects.filter(slug=options["domain"]).first()
@@ -196,6 +236,12 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{row['label'][:42]:42} {row['recall']:>10.3f} {row['map']:>8.3f} "
                 f"{row['ndcg']:>8.3f} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f}"
+            )
+        ceilings = figures["hybrid"].get("ceilings")
+        if ceilings:
+            self.stdout.write(
+                f"Recall@{k} of a perfect reordering of the hybrid's top N: "
+                + ", ".join(f"N={depth} {value:.3f}" for depth, value in ceilings.items())
             )
         base, ours = figures["bm25"], figures["hybrid"]
         self.stdout.write(
