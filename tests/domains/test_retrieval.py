@@ -416,7 +416,7 @@ def test_the_benchmark_reports_the_baselines_beside_our_retrieval(
         "--late-weights",
         "0.3",
         "--ceilings",
-        "6,1",
+        "6,1,10,150",
         stdout=out,
         verbosity=0,
     )
@@ -456,9 +456,11 @@ def test_the_benchmark_reports_the_baselines_beside_our_retrieval(
     assert not Domain.objects.get(slug="benchmark").is_active
     # All six passages hold every answer; the first alone cannot hold both of question d's.
     ceilings = figures["hybrid"]["ceilings"]
-    assert list(ceilings) == ["1", "6"]
-    assert ceilings["6"] == 1.0
+    assert list(ceilings) == ["1", "6", "10", "150"]
+    assert ceilings["6"] == ceilings["150"] == 1.0
     assert ceilings["1"] <= 0.875
+    # at depth k, the ceiling is the hybrid's own recall: the same ranking, already in its top k
+    assert ceilings["10"] == figures["hybrid"]["recall"]
     assert "Recall@10 of a perfect reordering of the hybrid's top N: N=1 " in text
 
 

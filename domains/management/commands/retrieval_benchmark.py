@@ -194,14 +194,22 @@ class Command(BaseCommand):
         self, domain, questions, keys, *, depths: list[int], k: int, verbose: bool
     ) -> dict[str, float]:
         """Mean best-reordering Recall@k of the hybrid's top N, for each N of ``depths``."""
+        configured = int(retrieval.settings_of(domain)["candidates"])
+        # Up to the configured number of candidates, each top N is a prefix of the ranking the
+        # hybrid row measured. A deeper list takes N candidates from each retriever, which can
+        # reorder the top too, so each such depth is a run of its own.
+        within = [depth for depth in depths if depth <= configured]
+        runs = {depth: max(within) if depth <= configured else depth for depth in depths}
         totals = dict.fromkeys(depths, 0.0)
         for question in tqdm(questions, desc="ceilings", unit="q", disable=not verbose):
-            hits = retrieval.search(
-                domain, question.text, jurisdiction=None, k=depths[-1], with_similarity=False
-            )
-            ranked = [str(keys.get(hit.passage_id, "")) for hit in hits]
-            for depth in depths:
-                totals[depth] += evaluation.ceiling(ranked[:depth], question.relevant, k)
+            rankings = {}
+            for run in sorted(set(runs.values())):
+                hits = retrieval.search(
+                    domain, question.text, jurisdiction=None, k=run, with_similarity=False
+                )
+                rankings[run] = [str(keys.get(hit.passage_id, "")) for hit in hits]
+            for depth, run in runs.items():
+                totals[depth] += evaluation.ceiling(rankings[run][:depth], question.relevant, k)
         return {str(depth): total / len(questions) for depth, total in totals.items()}
 
     def _domain(self, options) -> Domain:
