@@ -30,28 +30,25 @@ RETRIEVERS = [
 ]
 
 
-def _weights(value: str) -> list[float]:
-    try:
-        weights = [float(part) for part in value.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not a comma-separated list of numbers"
-        ) from None
-    if not all(0 <= weight <= 1 for weight in weights):
-        raise argparse.ArgumentTypeError("each weight must be from 0 to 1")
-    return weights
+def _list_of(convert, low, high, *, each: str, kind: str):
+    """An argparse type: comma-separated values, each from ``low`` to ``high``."""
+
+    def parse(value: str) -> list:
+        try:
+            values = [convert(part) for part in value.split(",")]
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{value!r} is not a comma-separated list of {kind}"
+            ) from None
+        if not all(low <= item <= high for item in values):
+            raise argparse.ArgumentTypeError(f"each {each} must be from {low} to {high}")
+        return values
+
+    return parse
 
 
-def _depths(value: str) -> list[int]:
-    try:
-        depths = [int(part) for part in value.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not a comma-separated list of whole numbers"
-        ) from None
-    if not all(1 <= depth <= 1000 for depth in depths):
-        raise argparse.ArgumentTypeError("each depth must be from 1 to 1000")
-    return sorted(set(depths))
+_weights = _list_of(float, 0, 1, each="weight", kind="numbers")
+_depths = _list_of(int, 1, 1000, each="depth", kind="whole numbers")
 
 
 class Command(BaseCommand):
@@ -194,6 +191,7 @@ class Command(BaseCommand):
         self, domain, questions, keys, *, depths: list[int], k: int, verbose: bool
     ) -> dict[str, float]:
         """Mean best-reordering Recall@k of the hybrid's top N, for each N of ``depths``."""
+        depths = sorted(set(depths))
         configured = int(retrieval.settings_of(domain)["candidates"])
         # Up to the configured number of candidates, each top N is a prefix of the ranking the
         # hybrid row measured. A deeper list takes N candidates from each retriever, which can
