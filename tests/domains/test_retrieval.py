@@ -196,7 +196,11 @@ def test_passages_are_stored_with_their_token_vectors(domain):
         [passage_text(passage.citation, passage.title, passage.text, "kyc")],
         model=domain.embedding_model,
     )
-    assert np.allclose(encoded.vectors[0], np.frombuffer(bytes(passage.embedding), np.float32))
+    # Embedded alone rather than in the ingestion batch (padded with the other passages), the
+    # float sums differ in the last bits: about 4e-8 was seen on one machine.
+    assert np.allclose(
+        encoded.vectors[0], np.frombuffer(bytes(passage.embedding), np.float32), atol=1e-6
+    )
 
 
 def test_token_vectors_are_read_from_a_file_per_index_revision(domain):
