@@ -33,9 +33,17 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
-from assistant.authentication import locked_out_response
+from assistant.authentication import locked_out_response, token_create, token_revoke
 from assistant.authorization import Action, authorize_staff
 from assistant.exceptions import error_body
+from assistant.inquiries import (
+    IdempotencyConflict,
+    PolicyRefused,
+    QueueUnavailable,
+    conversation_delete,
+    inquiry_submit,
+    inquiry_submit_once,
+)
 from assistant.models import ApiToken, Conversation, Inquiry
 from assistant.selectors import (
     conversation_get,
@@ -49,16 +57,6 @@ from assistant.selectors import (
     inquiry_wait,
     jurisdictions_for,
     policy_explain,
-)
-from assistant.services import (
-    IdempotencyConflict,
-    PolicyRefused,
-    QueueUnavailable,
-    conversation_delete,
-    inquiry_submit,
-    inquiry_submit_once,
-    token_create,
-    token_revoke,
 )
 from assistant.streaming import inquiry_events
 from compliance.jurisdictions import EVERYWHERE, jurisdiction_names

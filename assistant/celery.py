@@ -9,6 +9,8 @@ from typing import Any
 from celery import Celery, shared_task
 from celery.signals import worker_init, worker_process_init
 
+from assistant import worker_boot
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "assistant.settings")
 
 app = Celery("assistant")
@@ -40,31 +42,6 @@ def redeliverable_task(*, max_retries: int = 3) -> Callable[[Callable[..., Any]]
     return decorate
 
 
-@worker_init.connect
-def check_pii_detection(**_: Any) -> None:
-    """Refuse to start a worker whose PII detection cannot catch every entity type a policy
-    names. Runs in the main process, before the pool forks, so the loaded analyzer is shared."""
-    from compliance import pii
-    from compliance.policy import policies
-
-    needed = sorted({t for p in policies().policies.values() for t in p.all_entities()})
-    pii.self_test(needed)
-
-
-@worker_init.connect
-def record_policy_changes(**_: Any) -> None:
-    """Policies are files: a worker starting on a changed set records the change in the trail."""
-    from compliance.services import policies_record_changes
-
-    policies_record_changes()
-
-
-@worker_process_init.connect
-def warm_models(**_: Any) -> None:
-    """Load the models once per worker process, before the first inquiry arrives."""
-    from django.conf import settings
-
-    if settings.ASSISTANT_WARM_MODELS:
-        from assistant.services import models_warm
-
-        models_warm()
+# What a worker does before its first inquiry lives in assistant.worker_boot.
+worker_init.connect(worker_boot.worker_start)
+worker_process_init.connect(worker_boot.worker_process_start)

@@ -15,6 +15,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from assistant.tracebacks import safe_traceback
+
 logger = logging.getLogger(__name__)
 
 
@@ -55,8 +57,6 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
 
     response = exception_handler(exc, context)
     if response is None:
-        from assistant.services import safe_traceback
-
         # The exception message may quote request content: log only where it came from.
         logger.error("unhandled API error: %s", safe_traceback(exc))
         return Response(

@@ -27,6 +27,14 @@ GROUNDING_RULES = (
 )
 
 
+def compose_answer(notice: str, body: str, disclaimer: dict[str, str] | None) -> str:
+    """The delivered answer: a policy notice if any, the body, then the policy's disclaimer."""
+    parts = [notice, body]
+    if disclaimer:
+        parts.append(f"Disclaimer ({disclaimer['version']}): {disclaimer['text']}")
+    return "\n\n".join(part for part in parts if part)
+
+
 def build_messages(
     *,
     system_prompt: str,

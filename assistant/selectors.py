@@ -17,9 +17,9 @@ from assistant.models import Conversation, Inquiry
 from assistant.roles import roles_of
 from compliance import pseudonyms
 from compliance.crypto import ContentKey
-from compliance.decisions import decide_route, policy_summary
+from compliance.decisions import RouteDecision, decide_route, policy_summary
 from compliance.entities import ENTITY_TYPES, describe_counts
-from compliance.policy import policies
+from compliance.policy import Policy, policies
 from domains.models import Domain
 
 
@@ -212,6 +212,17 @@ def domain_jurisdictions(domain: Domain) -> list[dict[str, str]]:
     return offered
 
 
+def domain_route(*, policy: Policy, domain: Domain) -> RouteDecision:
+    """Whether ``policy`` offers the domain, and the first of its model backends that runs in a
+    region the policy allows (a backend without a region runs where the workers run)."""
+    return decide_route(
+        policy,
+        domain=domain.slug,
+        backends=domain.model_backends,
+        local_region=settings.LOCAL_MODEL_REGION,
+    )
+
+
 def policy_explain(
     *, jurisdiction: str, domain_slug: str, role: str | None, user: AbstractBaseUser
 ) -> dict[str, Any]:
@@ -223,12 +234,7 @@ def policy_explain(
     if domain is None:
         raise ValidationError({"domain": [f"Unknown domain {domain_slug!r}."]})
     roles = {role} if role else roles_of(user)
-    route = decide_route(
-        policy,
-        domain=domain.slug,
-        backends=domain.model_backends,
-        local_region=settings.LOCAL_MODEL_REGION,
-    )
+    route = domain_route(policy=policy, domain=domain)
     summary = policy_summary(policy, domain.slug)
     categories = policies().categories
     role_grants = bool(roles & set(domain.roles))

@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from assistant.inquiries import conversation_delete
 from assistant.roles import COMPLIANCE_OFFICER, roles_of
 from assistant.selectors import (
     conversation_get,
@@ -23,7 +24,6 @@ from assistant.selectors import (
     domain_list,
     inquiry_payload,
 )
-from assistant.services import conversation_delete
 
 HISTORY_LENGTH = 50
 

@@ -129,3 +129,42 @@ def policy_summary(policy: Policy, domain: str) -> dict[str, Any]:
         "requester_may_see_restored_pii": policy.requester_may_see_restored_pii,
         "officers_may_reveal_content": policy.officers_may_reveal_content,
     }
+
+
+def decision_record(
+    policy: Policy, domain: str, *, route: RouteDecision, content: ContentDecision | None = None
+) -> dict[str, Any]:
+    """What ``Inquiry.policy_decision`` holds, one shape for answered and refused inquiries
+    alike: the policy's terms for the domain (``policy_summary``), the action taken, the backend
+    the request was routed to (None when routing refused it), every rule evaluated in order and
+    the refusal or notice rule that fired (None when none did).
+
+    ``content`` is the refusal rules' decision; it is required once routing allowed the request.
+    """
+    if not route.allowed:
+        action = "refuse"
+        refusal = {"category": route.reason, "text": route.message, "reason": route.message}
+    elif content is None:
+        raise ValueError("a routed request needs the content decision")
+    else:
+        action = content.action
+        refusal = (
+            {
+                "category": content.rule.category,
+                "text": content.rule.text,
+                "reason": content.rule.reason,
+            }
+            if content.rule
+            else None
+        )
+    return {
+        **policy_summary(policy, domain),
+        "action": action,
+        "backend": (
+            {"model": route.backend["model"], "region": route.backend["region"]}
+            if route.backend
+            else None
+        ),
+        "rules": [*route.rules, *(content.rules if content else [])],
+        "refusal": refusal,
+    }

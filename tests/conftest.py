@@ -133,11 +133,11 @@ def token_client(user: User) -> APIClient:
 def queued_ids(monkeypatch) -> list:
     """Records the inquiry ids the service would publish, instead of publishing them: for tests
     of the API layer that then run the pipeline themselves (or not at all)."""
-    from assistant import services
+    from assistant.inquiries import queue
 
     published: list = []
     monkeypatch.setattr(
-        services, "_enqueue", lambda inquiry_id, countdown=None: published.append(inquiry_id)
+        queue, "enqueue", lambda inquiry_id, countdown=None: published.append(inquiry_id)
     )
     return published
 

@@ -168,12 +168,12 @@ def test_role_without_the_domain_is_denied_and_the_denial_is_audited(
 def test_queue_outage_fails_the_inquiry_with_503(catalog_domains, clinician, monkeypatch):
     from kombu.exceptions import OperationalError
 
-    from assistant import services
+    from assistant.inquiries import queue
 
     def broker_down(inquiry_id):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(services, "_enqueue", broker_down)
+    monkeypatch.setattr(queue, "enqueue", broker_down)
     response = token_client(clinician).post(CREATE, body(), format="json")
     error = assert_error(response, 503, code="queue_unavailable")
     inquiry = Inquiry.objects.get()

@@ -11,9 +11,19 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from assistant import services
+from assistant import inquiries, tasks
 from assistant.backends import BackendError
 from assistant.celery import TransientError
+from assistant.inquiries import claims
+from assistant.inquiries.pipeline import run as pipeline
+from assistant.inquiries.pipeline.context import Run
+from assistant.inquiries.pipeline.decide import decide
+from assistant.inquiries.pipeline.generate import generate
+from assistant.inquiries.pipeline.retrieve import retrieve
+from assistant.inquiries.pipeline.route import route
+from assistant.inquiries.pipeline.run import STEPS, RetryLater, inquiry_run, steps_run
+from assistant.inquiries.pipeline.screen_input import screen_input
+from assistant.inquiries.pipeline.screen_output import screen_output
 from assistant.models import Inquiry
 from assistant.selectors import inquiry_content
 from compliance import pii
@@ -30,9 +40,23 @@ CANARIES = ["John Smith", "4455667"]
 
 
 def submit(user, question=QUESTION, domain="healthcare", jurisdiction="US") -> Inquiry:
-    return services.inquiry_submit(
+    return inquiries.inquiry_submit(
         user=user, domain=domain, jurisdiction=jurisdiction, question=question
     )
+
+
+def claimed_run(inquiry: Inquiry, *steps) -> Run:
+    """A worker's run of the inquiry, claimed and opened, after ``steps``."""
+    run = Run(claims.inquiry_claim(inquiry_id=inquiry.id))
+    run.open()
+    for step in steps:
+        step(run)
+    return run
+
+
+# An entity type no recognizer knows makes detection fail (PiiDetectionError), as a broken
+# analyzer would.
+UNDETECTABLE = "SHOE_SIZE"
 
 
 def events(inquiry):
@@ -60,7 +84,7 @@ def test_breach_question_is_answered_with_the_60_day_rule_and_pii_redacted(
     catalog_domains, clinician, queued_ids
 ):
     inquiry = submit(clinician)
-    services.inquiry_run(inquiry_id=inquiry.id)
+    inquiry_run(inquiry_id=inquiry.id)
     inquiry.refresh_from_db()
 
     assert inquiry.status == "answered", inquiry.failure_reason
@@ -111,12 +135,12 @@ def test_running_twice_answers_once_with_one_set_of_audit_events(
     catalog_domains, clinician, queued_ids
 ):
     inquiry = submit(clinician)
-    services.inquiry_run(inquiry_id=inquiry.id)
+    inquiry_run(inquiry_id=inquiry.id)
     inquiry.refresh_from_db()
     first = (inquiry.status, inquiry.answer_ciphertext, inquiry.attempts)
     audit_count = AuditEvent.objects.filter(inquiry_id=inquiry.id).count()
 
-    services.inquiry_run(inquiry_id=inquiry.id)
+    inquiry_run(inquiry_id=inquiry.id)
     inquiry.refresh_from_db()
     assert (inquiry.status, inquiry.answer_ciphertext, inquiry.attempts) == first
     assert AuditEvent.objects.filter(inquiry_id=inquiry.id).count() == audit_count
@@ -125,28 +149,22 @@ def test_running_twice_answers_once_with_one_set_of_audit_events(
     )
 
 
-def test_pii_detection_failure_fails_closed(catalog_domains, clinician, queued_ids, monkeypatch):
-    def broken(text, vault, **kwargs):
-        raise pii.PiiDetectionError("PII detection failed (OSError)")
-
-    monkeypatch.setattr(pii, "screen_input", broken)
+def test_pii_detection_failure_fails_closed(catalog_domains, clinician, queued_ids):
     inquiry = submit(clinician)
-    services.inquiry_run(inquiry_id=inquiry.id)
+    run = claimed_run(inquiry, route)
+    run.summary["entities"] = [*run.summary["entities"], UNDETECTABLE]
+    steps_run(run, STEPS[1:])
     inquiry.refresh_from_db()
     assert (inquiry.status, inquiry.failure_reason) == ("failed", "pii_detection_failed")
     assert inquiry.redacted_question_ciphertext == inquiry.answer_ciphertext == ""
     assert events(inquiry) == [("inquiry.received", "success"), ("inquiry.failed", "failure")]
 
 
-def test_output_screening_failure_withholds_the_answer(
-    catalog_domains, clinician, queued_ids, monkeypatch
-):
-    def broken(text, **kwargs):
-        raise pii.PiiDetectionError("PII detection failed (OSError)")
-
-    monkeypatch.setattr(pii, "screen_output", broken)
+def test_output_screening_failure_withholds_the_answer(catalog_domains, clinician, queued_ids):
     inquiry = submit(clinician)
-    services.inquiry_run(inquiry_id=inquiry.id)
+    run = claimed_run(inquiry, route, screen_input, decide, retrieve, generate)
+    run.summary["entities"] = [*run.summary["entities"], UNDETECTABLE]
+    steps_run(run, (screen_output,))
     inquiry.refresh_from_db()
     assert (inquiry.status, inquiry.failure_reason, inquiry.answer_ciphertext) == (
         "failed",
@@ -169,18 +187,34 @@ class FlakyBackend:
         raise BackendError("backend busy", permanent=self.permanent)
 
 
+def failing_generate(permanent: bool):
+    """The generate step with a backend that fails, transiently or for good."""
+
+    def generate(run: Run) -> None:
+        FlakyBackend(permanent=permanent).generate(run.messages, max_new_tokens=1)
+
+    return generate
+
+
+def run_with_steps(inquiry: Inquiry, steps) -> None:
+    """What ``inquiry_run`` does, with these steps."""
+    claimed = claims.inquiry_claim(inquiry_id=inquiry.id)
+    if claimed is not None:
+        steps_run(Run(claimed), steps)
+
+
 def test_transient_model_failure_is_retried_then_fails_after_the_last_attempt(
-    catalog_domains, clinician, queued_ids, monkeypatch, settings
+    catalog_domains, clinician, queued_ids, settings
 ):
-    monkeypatch.setattr(services, "backend_for", lambda profile: FlakyBackend(permanent=False))
+    steps = (route, screen_input, decide, retrieve, failing_generate(permanent=False))
     settings.INQUIRY_MAX_ATTEMPTS = 2
     inquiry = submit(clinician)
-    with pytest.raises(TransientError):
-        services.inquiry_run(inquiry_id=inquiry.id)
+    with pytest.raises(RetryLater):
+        run_with_steps(inquiry, steps)
     inquiry.refresh_from_db()
     assert (inquiry.status, inquiry.attempts) == ("queued", 1)
 
-    services.inquiry_run(inquiry_id=inquiry.id)
+    run_with_steps(inquiry, steps)
     inquiry.refresh_from_db()
     assert (inquiry.status, inquiry.failure_reason, inquiry.attempts) == (
         "failed",
@@ -190,10 +224,18 @@ def test_transient_model_failure_is_retried_then_fails_after_the_last_attempt(
     assert [e for e, _ in events(inquiry)].count("inquiry.retry") == 1
 
 
-def test_permanent_model_failure_fails_at_once(catalog_domains, clinician, queued_ids, monkeypatch):
-    monkeypatch.setattr(services, "backend_for", lambda profile: FlakyBackend(permanent=True))
+def test_the_task_hands_a_retry_to_celery(db, monkeypatch):
+    def busy(*, inquiry_id):
+        raise RetryLater(f"inquiry {inquiry_id}: backend busy")
+
+    monkeypatch.setattr(pipeline, "inquiry_run", busy)
+    with pytest.raises(TransientError):
+        tasks.inquiry_run(str(uuid.uuid4()))
+
+
+def test_permanent_model_failure_fails_at_once(catalog_domains, clinician, queued_ids):
     inquiry = submit(clinician)
-    services.inquiry_run(inquiry_id=inquiry.id)
+    run_with_steps(inquiry, (route, screen_input, decide, retrieve, failing_generate(True)))
     inquiry.refresh_from_db()
     assert (inquiry.status, inquiry.failure_reason, inquiry.attempts) == (
         "failed",
@@ -206,29 +248,29 @@ def test_an_inquiry_held_by_a_dead_worker_is_reclaimed_after_its_lease(
     catalog_domains, clinician, queued_ids
 ):
     inquiry = submit(clinician)
-    claimed = services.inquiry_claim(inquiry_id=inquiry.id)
+    claimed = claims.inquiry_claim(inquiry_id=inquiry.id)
     assert claimed is not None and claimed.attempts == 1
-    assert services.inquiry_claim(inquiry_id=inquiry.id) is None  # held by the first worker
+    assert claims.inquiry_claim(inquiry_id=inquiry.id) is None  # held by the first worker
 
     Inquiry.objects.filter(pk=inquiry.id).update(
         lease_expires_at=timezone.now() - timedelta(seconds=1)
     )
-    assert services.inquiries_requeue_stale() == 1
+    assert inquiries.inquiries_requeue_stale() == 1
     assert queued_ids[-1] == inquiry.id
-    services.inquiry_run(inquiry_id=inquiry.id)
+    inquiry_run(inquiry_id=inquiry.id)
     inquiry.refresh_from_db()
     assert (inquiry.status, inquiry.attempts) == ("answered", 2)
 
 
 def test_a_worker_that_lost_its_claim_writes_nothing(catalog_domains, clinician, queued_ids):
     inquiry = submit(clinician)
-    stale = services.inquiry_claim(inquiry_id=inquiry.id)
+    stale = claims.inquiry_claim(inquiry_id=inquiry.id)
     Inquiry.objects.filter(pk=inquiry.id).update(
         lease_expires_at=timezone.now() - timedelta(seconds=1)
     )
-    services.inquiry_run(inquiry_id=inquiry.id)  # a second worker takes over and finishes
-    with pytest.raises(services.ClaimLost):
-        services._step(stale, AuditEvent.Type.INQUIRY_SCREENED, {}, question_entities={"X": 1})
+    inquiry_run(inquiry_id=inquiry.id)  # a second worker takes over and finishes
+    with pytest.raises(claims.ClaimLost):
+        claims.step_commit(stale, AuditEvent.Type.INQUIRY_SCREENED, {}, question_entities={"X": 1})
     inquiry.refresh_from_db()
     assert inquiry.status == "answered" and inquiry.question_entities != {"X": 1}
 
@@ -236,7 +278,7 @@ def test_a_worker_that_lost_its_claim_writes_nothing(catalog_domains, clinician,
 def test_exhausted_attempts_fail_the_inquiry(catalog_domains, clinician, queued_ids, settings):
     inquiry = submit(clinician)
     Inquiry.objects.filter(pk=inquiry.id).update(attempts=settings.INQUIRY_MAX_ATTEMPTS)
-    services.inquiry_run(inquiry_id=inquiry.id)
+    inquiry_run(inquiry_id=inquiry.id)
     inquiry.refresh_from_db()
     assert (inquiry.status, inquiry.failure_reason) == ("failed", "attempts_exhausted")
 
@@ -247,7 +289,7 @@ def test_question_outside_the_corpus_gets_no_generated_answer(
     inquiry = submit(
         clinician, question="What is the best recipe for sourdough bread with rye flour?"
     )
-    services.inquiry_run(inquiry_id=inquiry.id)
+    inquiry_run(inquiry_id=inquiry.id)
     inquiry.refresh_from_db()
     assert (inquiry.status, inquiry.grounding, inquiry.citations) == ("answered", "no_passages", [])
     assert "do not cover this question" in inquiry_content(inquiry, viewer=clinician)["answer"]
@@ -255,65 +297,39 @@ def test_question_outside_the_corpus_gets_no_generated_answer(
 
 
 def test_unknown_inquiry_id_is_ignored(db):
-    services.inquiry_run(inquiry_id=uuid.uuid4())
-
-
-class DraftRecorder(services.DraftPublisher):
-    """The real publisher, also keeping each draft it stored (decrypted) for the test to read."""
-
-    stored: list[str] = []
-
-    def __call__(self, text):
-        before = self.published
-        super().__call__(text)
-        if self.published != before:
-            row = Inquiry.objects.get(pk=self.inquiry.pk)
-            DraftRecorder.stored.append(self.key.decrypt(row.draft_ciphertext))
+    inquiry_run(inquiry_id=uuid.uuid4())
 
 
 def test_answer_streams_as_screened_drafts_and_a_follow_up_keeps_placeholders(
-    catalog_domains, clinician, queued_ids, monkeypatch
+    catalog_domains, clinician, queued_ids
 ):
-    DraftRecorder.stored = []
-    monkeypatch.setattr(services, "DraftPublisher", DraftRecorder)
-    monkeypatch.setattr(services, "DRAFT_INTERVAL_SECONDS", 0.05)
-    seen: list[list[dict]] = []
-    real_build = services.build_messages
-
-    def build_and_keep(**kwargs):
-        messages, included = real_build(**kwargs)
-        seen.append(messages)
-        return messages, included
-
-    monkeypatch.setattr(services, "build_messages", build_and_keep)
-
     first = submit(clinician)
-    services.inquiry_run(inquiry_id=first.id)
+    run = Run(claims.inquiry_claim(inquiry_id=first.id), draft_interval=0.05)
+    steps_run(run, STEPS)
     first.refresh_from_db()
     assert first.status == "answered", first.failure_reason
+    drafts = run.drafts.stored
     # The answer arrived in several growing pieces, each short of the words still unjudged.
-    assert len(DraftRecorder.stored) >= 2, DraftRecorder.stored
-    assert all(
-        len(a) < len(b)
-        for a, b in zip(DraftRecorder.stored, DraftRecorder.stored[1:], strict=False)
-    )
+    assert len(drafts) >= 2, drafts
+    assert all(len(a) < len(b) for a, b in zip(drafts, drafts[1:], strict=False))
     assert (first.draft_ciphertext, first.progress) == ("", "")
-    for draft in DraftRecorder.stored:
+    for draft in drafts:
         for canary in CANARIES:
             assert canary not in draft
 
-    follow_up = services.inquiry_submit(
+    follow_up = inquiries.inquiry_submit(
         user=clinician,
         conversation=first.conversation_id,
         question="What must a breach notice such as the one for John Smith contain?",
     )
-    services.inquiry_run(inquiry_id=follow_up.id)
+    run = Run(claims.inquiry_claim(inquiry_id=follow_up.id))
+    steps_run(run, STEPS)
     follow_up.refresh_from_db()
     assert follow_up.status == "answered", follow_up.failure_reason
     content = inquiry_content(follow_up, viewer=clinician)
     # The same person gets the same placeholder in both turns.
     assert "such as the one for <PERSON_1> contain" in content["redacted_question"]
-    prompt = seen[-1]
+    prompt = run.messages
     roles = [m["role"] for m in prompt]
     assert roles == ["system", "user", "assistant", "user"]
     assert prompt[1]["content"].startswith("My patient <PERSON_1>, MRN <MEDICAL_RECORD_NUMBER_1>")
@@ -323,17 +339,12 @@ def test_answer_streams_as_screened_drafts_and_a_follow_up_keeps_placeholders(
             assert canary not in message["content"]
 
 
-def test_a_draft_screening_failure_fails_the_inquiry_closed(
-    catalog_domains, clinician, queued_ids, monkeypatch
-):
-    def fail_while_drafting(text, *, holdback_words, entities):
-        raise pii.PiiDetectionError("analyzer crashed")
-
-    # The final screening would succeed; the failed draft screening alone must stop the answer.
-    monkeypatch.setattr(pii, "screen_output_prefix", fail_while_drafting)
-    monkeypatch.setattr(services, "DRAFT_INTERVAL_SECONDS", 0)
+def test_a_draft_screening_failure_fails_the_inquiry_closed(catalog_domains, clinician, queued_ids):
     inquiry = submit(clinician)
-    services.inquiry_run(inquiry_id=inquiry.id)
+    run = claimed_run(inquiry, route, screen_input, decide, retrieve)
+    run.draft_interval = 0
+    run.summary["entities"] = [*run.summary["entities"], UNDETECTABLE]
+    steps_run(run, (generate, screen_output))
     inquiry.refresh_from_db()
     assert (inquiry.status, inquiry.failure_reason, inquiry.answer_ciphertext) == (
         "failed",
@@ -341,3 +352,6 @@ def test_a_draft_screening_failure_fails_the_inquiry_closed(
         "",
     )
     assert inquiry.draft_ciphertext == ""
+    # The draft's screening stopped it: the answer's own screening never ran.
+    failed = AuditEvent.objects.get(inquiry_id=inquiry.id, event_type="inquiry.failed")
+    assert failed.details["step"] == "generate"

@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from assistant import services
+from assistant import inquiries
+from assistant.inquiries.pipeline.run import inquiry_run
 from assistant.models import Inquiry
 from assistant.selectors import inquiry_content
 from compliance.models import AuditEvent
@@ -21,13 +22,13 @@ US_ONLY = [{"backend": "transformers", "model": "smollm2-135m-instruct", "region
 
 
 def submit(user, question, domain="healthcare", jurisdiction="US") -> Inquiry:
-    return services.inquiry_submit(
+    return inquiries.inquiry_submit(
         user=user, domain=domain, jurisdiction=jurisdiction, question=question
     )
 
 
 def run(inquiry: Inquiry) -> Inquiry:
-    services.inquiry_run(inquiry_id=inquiry.id)
+    inquiry_run(inquiry_id=inquiry.id)
     inquiry.refresh_from_db()
     return inquiry
 
@@ -183,8 +184,8 @@ def test_content_past_retention_is_purged_and_the_trail_stays(
     past = timezone.now() - timedelta(seconds=1)
     Inquiry.objects.filter(pk__in=[refused.id, never_run.id]).update(retain_until=past)
 
-    assert services.inquiries_purge_expired() == 2
-    assert services.inquiries_purge_expired() == 0  # idempotent
+    assert inquiries.inquiries_purge_expired() == 2
+    assert inquiries.inquiries_purge_expired() == 0  # idempotent
     for inquiry in (refused, never_run):
         inquiry.refresh_from_db()
         assert inquiry.content_purged_at is not None

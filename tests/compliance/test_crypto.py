@@ -56,8 +56,9 @@ def test_rotation_rewraps_content_keys_so_the_old_master_key_can_go(
 ):
     from django.core.management import call_command
 
+    from assistant.inquiries import inquiry_submit
+    from assistant.inquiries.pipeline.run import inquiry_run
     from assistant.selectors import inquiry_content
-    from assistant.services import inquiry_run, inquiry_submit
     from compliance.models import AuditEvent
 
     inquiry = inquiry_submit(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from assistant.services import refusal_classifier
+from assistant.inquiries.pipeline.decide import refusal_classifier
 from compliance.decisions import decide_content
 from compliance.policy import policies
 from compliance.refusals import CATEGORIES_FILE, Classification

@@ -1,0 +1,65 @@
+"""Step 5, generate: the routed model backend writes the answer from the redacted question, the
+retrieved passages and the conversation's earlier turns. The answer streams as screened
+drafts while it is written."""
+
+from __future__ import annotations
+
+from django.views.decorators.debug import sensitive_variables
+
+from assistant.backends import backend_for
+from assistant.inquiries.claims import Progress, step_commit
+from assistant.inquiries.pipeline.context import Run, StepFailed
+from assistant.inquiries.pipeline.drafts import DraftPublisher
+from assistant.models import Inquiry
+from assistant.prompting import build_messages
+from compliance.models import AuditEvent
+
+GENERAL_ONLY_INSTRUCTION = (
+    "The question concerns a particular person's situation. Explain only what the rules say in "
+    "general. Do not say what this person should do."
+)
+
+
+@sensitive_variables()
+def generate(run: Run) -> None:
+    profile = run.route.backend
+    with run.timed("generate"):
+        backend = backend_for(profile)
+        system_prompt = run.domain.system_prompt
+        if run.content.action == "general_only":
+            system_prompt += f"\n\n{GENERAL_ONLY_INSTRUCTION}"
+        run.messages, run.included = build_messages(
+            system_prompt=system_prompt,
+            question=run.screening.text,
+            passages=run.passages,
+            count_tokens=backend.count_tokens,
+            max_input_tokens=profile["max_input_tokens"],
+            history=run.history.turns(),
+        )
+        run.drafts = DraftPublisher(
+            run.inquiry, run.key, entities=run.summary["entities"], interval=run.draft_interval
+        )
+        run.generation = backend.generate(
+            run.messages, max_new_tokens=profile["max_new_tokens"], on_text=run.drafts
+        )
+        if run.drafts.screening_error is not None:
+            raise StepFailed(
+                Inquiry.FailureReason.OUTPUT_SCREENING_FAILED, str(run.drafts.screening_error)
+            )
+    generation = run.generation
+    step_commit(
+        run.inquiry,
+        AuditEvent.Type.INQUIRY_GENERATED,
+        {
+            "model_id": generation.model_id,
+            "model_version": generation.model_version,
+            "region": profile["region"],
+            "prompt_tokens": generation.prompt_tokens,
+            "completion_tokens": generation.completion_tokens,
+            "passages_in_prompt": len(run.included),
+            "ms": run.timings["generate_ms"],
+        },
+        model_id=generation.model_id,
+        model_version=generation.model_version,
+        progress=Progress.SCREENING_ANSWER,
+    )

@@ -1,0 +1,56 @@
+"""Step 4, retrieve: the domain's passages for the redacted question that apply to the
+inquiry's jurisdiction. When none is relevant enough, the inquiry is answered with that fact
+and no model is called."""
+
+from __future__ import annotations
+
+import logging
+
+from assistant.inquiries.claims import Progress, inquiry_finish, step_commit
+from assistant.inquiries.pipeline.context import Run, StepFailed
+from assistant.models import Inquiry
+from assistant.prompting import compose_answer
+from assistant.tracebacks import safe_traceback
+from compliance.models import AuditEvent
+from domains.selectors import passages_retrieve
+
+logger = logging.getLogger(__name__)
+
+NO_PASSAGES_TEXT = (
+    "The available sources for this domain and jurisdiction do not cover this question, so no "
+    "answer was generated."
+)
+
+
+def retrieve(run: Run) -> None:
+    inquiry = run.inquiry
+    # A follow-up ("and for a business associate?") is retrieved with the turn before it.
+    query = "\n".join([*run.history.questions[-1:], run.screening.text])
+    with run.timed("retrieve"):
+        try:
+            run.passages = passages_retrieve(
+                domain=run.domain, jurisdiction=inquiry.jurisdiction, query=query
+            )
+        except Exception as exc:
+            logger.error("inquiry %s: retrieval failed: %s", inquiry.id, safe_traceback(exc))
+            raise StepFailed(Inquiry.FailureReason.RETRIEVAL_FAILED) from exc
+    step_commit(
+        inquiry,
+        AuditEvent.Type.INQUIRY_RETRIEVED,
+        {
+            "passage_ids": [p.source_id for p in run.passages],
+            "scores": [p.score for p in run.passages],
+            "index_revision": run.domain.index_revision,
+            "ms": run.timings["retrieve_ms"],
+        },
+        progress=Progress.GENERATING,
+    )
+    if not run.passages:
+        inquiry_finish(
+            inquiry,
+            run.key,
+            answer=compose_answer(run.notice, NO_PASSAGES_TEXT, run.summary["disclaimer"]),
+            grounding=Inquiry.Grounding.NO_PASSAGES,
+            timings=run.timings,
+        )
+        run.finished = True
