@@ -121,8 +121,8 @@ def _is_string_list(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) and v for v in value)
 
 
-def _check_file(path: Path, data: Any, domains: set[str], categories: dict) -> dict:
-    """Types and names in one file, before inheritance."""
+def _check_file(path: Path, data: Any, categories: dict) -> dict:
+    """Types and names in one file, before inheritance (domain slugs: ``_check_domain_names``)."""
     if not isinstance(data, dict):
         raise PolicyError(path, "<document>", "must be a mapping")
     for key in data:
@@ -150,14 +150,8 @@ def _check_file(path: Path, data: Any, domains: set[str], categories: dict) -> d
                     path, f"{section}.{key}", f"is not a known key ({', '.join(sorted(allowed))})"
                 )
     offered = data.get("domains", {}).get("offered")
-    if offered is not None:
-        if not _is_string_list(offered):
-            raise PolicyError(path, "domains.offered", "must be a list of domain slugs")
-        for slug in offered:
-            if slug not in domains:
-                raise PolicyError(
-                    path, "domains.offered", f"{slug!r} is not a domain in the catalog"
-                )
+    if offered is not None and not _is_string_list(offered):
+        raise PolicyError(path, "domains.offered", "must be a list of domain slugs")
     regions = data.get("residency", {}).get("allowed_regions")
     if regions is not None and not _is_string_list(regions):
         raise PolicyError(path, "residency.allowed_regions", "must be a list of region names")
@@ -167,11 +161,6 @@ def _check_file(path: Path, data: Any, domains: set[str], categories: dict) -> d
     if not isinstance(by_domain, dict):
         raise PolicyError(path, "pii.redact_by_domain", "must map domain slugs to entity lists")
     entity_lists += [(f"pii.redact_by_domain.{slug}", items) for slug, items in by_domain.items()]
-    for slug in by_domain:
-        if slug not in domains:
-            raise PolicyError(
-                path, f"pii.redact_by_domain.{slug}", "is not a domain in the catalog"
-            )
     for key, items in entity_lists:
         if items is None:
             continue
@@ -214,9 +203,7 @@ def _check_file(path: Path, data: Any, domains: set[str], categories: dict) -> d
                     raise PolicyError(
                         path, f"{key}.{field}", "is required unless the action is allow"
                     )
-        if "domains" in rule and (
-            not _is_string_list(rule["domains"]) or not set(rule["domains"]) <= domains
-        ):
+        if "domains" in rule and not _is_string_list(rule["domains"]):
             raise PolicyError(
                 path, f"{key}.domains", "must be a list of domain slugs in the catalog"
             )
@@ -227,8 +214,6 @@ def _check_file(path: Path, data: Any, domains: set[str], categories: dict) -> d
         )
     for slug, disclaimer in disclaimers.items():
         key = f"disclaimers.{slug}"
-        if slug != "default" and slug not in domains:
-            raise PolicyError(path, key, "is not a domain in the catalog")
         if (
             not isinstance(disclaimer, dict)
             or set(disclaimer) != {"version", "text"}
@@ -246,6 +231,28 @@ def _check_file(path: Path, data: Any, domains: set[str], categories: dict) -> d
             path, "retention.content_days", "must be a whole number of days from 1 to 3650"
         )
     return data
+
+
+def _check_domain_names(path: Path, data: dict, domains: set[str]) -> None:
+    """Every domain slug one (type-checked) file names is a domain of the catalog."""
+    for slug in data.get("domains", {}).get("offered") or []:
+        if slug not in domains:
+            raise PolicyError(path, "domains.offered", f"{slug!r} is not a domain in the catalog")
+    for slug in data.get("pii", {}).get("redact_by_domain", {}):
+        if slug not in domains:
+            raise PolicyError(
+                path, f"pii.redact_by_domain.{slug}", "is not a domain in the catalog"
+            )
+    for position, rule in enumerate(data.get("refusals", [])):
+        if not set(rule.get("domains", [])) <= domains:
+            raise PolicyError(
+                path,
+                f"refusals[{position}].domains",
+                "must be a list of domain slugs in the catalog",
+            )
+    for slug in data.get("disclaimers", {}):
+        if slug != "default" and slug not in domains:
+            raise PolicyError(path, f"disclaimers.{slug}", "is not a domain in the catalog")
 
 
 REQUIRED_AFTER_INHERITANCE = [
@@ -328,6 +335,8 @@ def _build(
 class PolicySet:
     policies: dict[str, Policy]
     categories: dict[str, RefusalCategory]
+    # Each file as read and type-checked, by jurisdiction code: what check_domains reads.
+    files: dict[str, tuple[Path, dict]]
 
     def get(self, code: str) -> Policy | None:
         return self.policies.get(code)
@@ -335,10 +344,22 @@ class PolicySet:
     def codes(self) -> list[str]:
         return sorted(self.policies)
 
+    def check_domains(self, domains: set[str]) -> None:
+        """Raise ``PolicyError`` naming the file and key if a policy names a domain that is not
+        one of ``domains`` (the catalog's slugs). The catalog lives in the ``domains`` app, which
+        runs this when it starts; policies themselves know nothing of it."""
+        for path, data in self.files.values():
+            _check_domain_names(path, data, domains)
+
 
 def load_policies(
-    directory: Path = POLICY_DIR, *, domains: set[str], categories_file: Path = CATEGORIES_FILE
+    directory: Path = POLICY_DIR,
+    *,
+    domains: set[str] | None = None,
+    categories_file: Path = CATEGORIES_FILE,
 ) -> PolicySet:
+    """Every policy in ``directory``, validated, or ``PolicyError`` for the first problem. With
+    ``domains``, the domain slugs the files name are checked against it too."""
     try:
         categories = load_categories(categories_file)
     except CategoryError as exc:
@@ -349,14 +370,16 @@ def load_policies(
         raise PolicyError(directory, "<directory>", "contains no policy files")
     for path in paths:
         data = parse_yaml(path, path.read_text(), PolicyError)
-        raw[path.stem] = (path, _check_file(path, data, domains, categories))
+        raw[path.stem] = (path, _check_file(path, data, categories))
+        if domains is not None:
+            _check_domain_names(path, data, domains)
     policies = {}
     for code, (path, data) in raw.items():
         if data.get("abstract"):
             continue
         merged, chain = _resolve(code, raw)
         policies[code] = _build(path, code, merged, chain, raw, categories)
-    return PolicySet(policies=policies, categories=categories)
+    return PolicySet(policies=policies, categories=categories, files=raw)
 
 
 _lock = threading.Lock()
@@ -364,18 +387,16 @@ _loaded: PolicySet | None = None
 
 
 def policies() -> PolicySet:
-    """The policies of this process, loaded once (and checked at start-up by the app config)."""
+    """The policies of this process, loaded once (and checked at start-up by the app configs:
+    compliance's loads them, domains' checks the domains they name against the catalog)."""
     global _loaded
     if _loaded is None:
         with _lock:
             if _loaded is None:
                 from django.conf import settings
 
-                from domains.catalog import catalog_slugs
-
                 _loaded = load_policies(
                     Path(settings.POLICY_DIR),
-                    domains=catalog_slugs(),
                     categories_file=Path(settings.REFUSAL_CATEGORIES_FILE),
                 )
     return _loaded

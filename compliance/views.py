@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from assistant.authorization import authorize_officer
 from assistant.models import Inquiry
 from assistant.selectors import inquiry_content
-from compliance import charts, pii
+from compliance import charts
 from compliance.forms import AuditFilterForm, RevealForm, scope_q
 from compliance.models import AuditEvent
 from compliance.selectors import audit_statistics
@@ -199,6 +199,9 @@ def _reveal(
         return None, 403
     if not form.is_valid():
         return None, 400
+    # Imported here: Presidio loads spaCy and torch, which a web process needs only for this.
+    from compliance import pii
+
     try:
         # The reason goes into the trail, so personal data in it is redacted first; if that
         # cannot be done, nothing is revealed.

@@ -9,17 +9,31 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from compliance.config_files import ConfigFileError, parse_yaml
 from compliance.jurisdictions import jurisdiction_names
 from domains.embeddings import DEFAULT_EMBEDDING_MODEL
-from domains.retrieval import DEFAULTS as retrieval_defaults
-from domains.retrieval import FUSIONS
 
 CATALOG_DIR = Path(__file__).resolve().parent / "catalog"
 
 MODEL_BACKENDS = {"transformers"}
+
+# How a domain retrieves unless its definition says otherwise (see domains.retrieval).
+Mode = Literal["hybrid", "dense", "lexical"]
+MODES: tuple[Mode, ...] = ("hybrid", "dense", "lexical")
+FUSIONS = ("score", "rrf")
+RETRIEVAL_DEFAULTS = {
+    "mode": "hybrid",
+    "fusion": "score",
+    "candidates": 100,
+    "rrf_k": 60,
+    "dense_weight": 0.5,
+    "lexical_weight": 0.5,
+    "length_weight": 0.03,
+    "fragment_penalty": 0.2,
+    "late_weight": 0.5,
+}
 
 
 class DefinitionError(ConfigFileError):
@@ -159,10 +173,10 @@ def load_definition(path: Path) -> DomainDefinition:
     min_score = retrieval_section.get("min_score", 0.25)
     if not isinstance(min_score, int | float) or not -1 <= min_score <= 1:
         raise DefinitionError(path, "retrieval.min_score", "must be a number from -1 to 1")
-    mode = retrieval_section.get("mode", "hybrid")
-    if mode not in ("hybrid", "dense", "lexical"):
+    mode = retrieval_section.get("mode", RETRIEVAL_DEFAULTS["mode"])
+    if mode not in MODES:
         raise DefinitionError(path, "retrieval.mode", "must be hybrid, dense or lexical")
-    fusion = retrieval_section.get("fusion", retrieval_defaults["fusion"])
+    fusion = retrieval_section.get("fusion", RETRIEVAL_DEFAULTS["fusion"])
     if fusion not in FUSIONS:
         raise DefinitionError(path, "retrieval.fusion", "must be " + " or ".join(FUSIONS))
     weights = {}
@@ -173,7 +187,7 @@ def load_definition(path: Path) -> DomainDefinition:
         ("fragment_penalty", 1),
         ("late_weight", 10),
     ):
-        value = retrieval_section.get(key, retrieval_defaults[key])
+        value = retrieval_section.get(key, RETRIEVAL_DEFAULTS[key])
         if (
             not isinstance(value, int | float)
             or isinstance(value, bool)

@@ -4,7 +4,7 @@ The default fusion rescales each retriever's scores over its own candidate list 
 last candidate 0) and takes a weighted sum. Unlike reciprocal rank fusion, which keeps only the
 ranks, it knows when one retriever is much surer of its first passage than of its second. On
 ObliQA's held-out questions it beat RRF on MAP@10 by 0.025 to 0.05 and matched or beat it on
-Recall@10 (README, measured figures); the weights were chosen on other questions. RRF stays
+Recall@10 (docs/retrieval.md, measured figures); the weights were chosen on other questions. RRF stays
 available.
 
 The fused candidates are then rescored by late interaction (``with_late_interaction``): the
@@ -16,28 +16,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
 from domains import index, lexical, tokens
+from domains.catalog import RETRIEVAL_DEFAULTS, Mode
 from domains.embeddings import encode
 from domains.models import Domain
 
-Mode = Literal["hybrid", "dense", "lexical"]
-MODES: tuple[Mode, ...] = ("hybrid", "dense", "lexical")
-FUSIONS = ("score", "rrf")
-DEFAULTS = {
-    "mode": "hybrid",
-    "fusion": "score",
-    "candidates": 100,
-    "rrf_k": 60,
-    "dense_weight": 0.5,
-    "lexical_weight": 0.5,
-    "length_weight": 0.03,
-    "fragment_penalty": 0.2,
-    "late_weight": 0.5,
-}
 # Fewer words than this is a heading or a fragment ("Application", "Guidance"), seldom an answer.
 FRAGMENT_WORDS = 8
 
@@ -51,7 +37,7 @@ class Hit:
 
 
 def settings_of(domain: Domain) -> dict:
-    return {**DEFAULTS, **(domain.retrieval or {})}
+    return {**RETRIEVAL_DEFAULTS, **(domain.retrieval or {})}
 
 
 def search(

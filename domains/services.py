@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from compliance.models import AuditEvent
 from compliance.services import audit_event_record
-from domains import index, lexical, tokens
 from domains.catalog import DomainDefinition
 from domains.embeddings import encode
 from domains.ingestion import (
@@ -116,7 +115,10 @@ def corpus_ingest(
                     "embedding_model": domain.embedding_model,
                 },
             )
-    # Build the index files now, so the first question does not wait for them.
+    # Build the index files now, so the first question does not wait for them. Imported here:
+    # web processes use this module to accept uploads and never load faiss or bm25s.
+    from domains import index, lexical, tokens
+
     index.load(domain)
     lexical.load(domain)
     tokens.load(domain)

@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 
 from compliance.models import AuditEvent
 from domains import evaluation, finetune, lexical, retrieval, tokens
+from domains.catalog import RETRIEVAL_DEFAULTS
 from domains.embeddings import encode
 from domains.evaluation import JudgedQuestion
 from domains.ingestion import PassageDraft, parse_file, passage_text
@@ -108,7 +109,7 @@ def test_rare_terms_are_found_by_the_lexical_side_of_hybrid(domain):
     assert hits[0].similarity > 0  # the dense similarity is filled in for the threshold
 
 
-SCORE_FUSION = {**retrieval.DEFAULTS, "fusion": "score", "lexical_weight": 0.6, "dense_weight": 0.4}
+SCORE_FUSION = {**RETRIEVAL_DEFAULTS, "fusion": "score", "lexical_weight": 0.6, "dense_weight": 0.4}
 
 
 def test_score_fusion_keeps_a_clear_lead_that_rank_fusion_would_lose():

@@ -6,10 +6,11 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from domains.catalog import MODES
 from domains.evaluation import QuestionsError, read_queries
 from domains.management.commands._domains import domain_or_error
 from domains.models import Passage
-from domains.retrieval import MODES, search
+from domains.retrieval import search
 
 
 class Command(BaseCommand):
