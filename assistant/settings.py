@@ -151,7 +151,7 @@ for _position, _key in enumerate(FIELD_ENCRYPTION_KEYS, start=1):
         ) from exc
 
 # Audit checkpoints are signed with an Ed25519 key that lives outside the database, so that
-# someone who can rewrite the database cannot re-sign a rewritten trail (README "Audit trail").
+# someone who can rewrite the database cannot re-sign a rewritten trail (docs/audit.md).
 AUDIT_SIGNING_KEY_FILE = Path(
     env_str("AUDIT_SIGNING_KEY_FILE", str(SECRETS_DIR / "audit-signing-key.pem"))
 )
@@ -408,7 +408,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
-# Jurisdiction policies and refusal categories (see README "Policies"). Loaded and validated at
+# Jurisdiction policies and refusal categories (see docs/policies.md). Loaded and validated at
 # start-up; an invalid file stops every process from starting.
 POLICY_DIR = Path(env_str("ASSISTANT_POLICY_DIR", str(BASE_DIR / "compliance" / "policies")))
 REFUSAL_CATEGORIES_FILE = Path(
@@ -421,7 +421,7 @@ REFUSAL_CATEGORIES_FILE = Path(
 # policy allows; a worker in a cloud region should say which (e.g. US, EU).
 LOCAL_MODEL_REGION = env_str("ASSISTANT_LOCAL_MODEL_REGION", "on-premises")
 
-# Models (see README "Models"): the embedded defaults are the offline PyPI packages.
+# Models (see docs/models.md): the embedded defaults are the offline PyPI packages.
 ASSISTANT_WARM_MODELS = env_bool("ASSISTANT_WARM_MODELS", True)
 TORCH_THREADS = env_int("TORCH_THREADS", 0)
 

@@ -34,7 +34,7 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)
 # Regulatory questions name multi-word terms ("beneficial owner", "exit facility") whose words are
 # common on their own. Adjacent word pairs (after stop words go) are indexed as terms too, and a
 # lower k1 saturates repeated words sooner. On ObliQA this raised BM25's MAP@10 by about 0.025,
-# on the tuning questions and on the held-out ones alike (the README's measured figures).
+# on the tuning questions and on the held-out ones alike (docs/retrieval.md, measured figures).
 K1 = 0.9
 B = 0.75
 # Rule numbers ("Rule 8.1.2(1)", "Rule A10.4.2", "45 CFR 164.404") would reach the index as a bare

@@ -31,7 +31,7 @@ CALLERS = [
     roles.ADMIN,
     "anonymous",
 ]
-# Examples per operation and caller; FUZZ_EXAMPLES=200 for a deeper run (README "API").
+# Examples per operation and caller; FUZZ_EXAMPLES=200 for a deeper run (docs/api.md).
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 
 

@@ -1,4 +1,4 @@
-"""The README's Python client (examples/ask.py), run as a user would, against the live server
+"""The documented Python client (examples/ask.py, docs/api.md), run as a user would, against the live server
 and a real worker: it logs in, asks, prints the streamed draft, then the answer and sources."""
 
 from __future__ import annotations
