@@ -22,7 +22,13 @@ def worker_start(**_: Any) -> None:
     from compliance.services import policies_record_changes
 
     needed = sorted({t for p in policies().policies.values() for t in p.all_entities()})
-    pii.self_test(needed)
+    try:
+        pii.self_test(needed)
+    except pii.PiiSelfTestError as exc:
+        logger.critical("worker not started: %s", exc)
+        # Celery logs an Exception raised by a signal receiver and starts the worker anyway;
+        # SystemExit is not an Exception, so it stops the start-up.
+        raise SystemExit(1) from exc
     # Policies are files: a worker starting on a changed set records the change in the trail.
     policies_record_changes()
 
