@@ -29,3 +29,13 @@ REGULATORY_TERMS_RE = re.compile(
     r"standard\s+contractual\s+clauses|binding\s+corporate\s+rules|generative\s+ai|AI)\b",
     re.IGNORECASE,
 )
+
+# The names of laws and their usual abbreviations: "Health Insurance Portability and
+# Accountability Act", "Proceeds of Crime Act 2002", "General Data Protection Regulation",
+# "HIPAA". spaCy takes parts of them for organisations or people; they are never personal data.
+LAW_NAME_RE = re.compile(
+    r"\b(?:[A-Z][\w'’.-]*\s+(?:(?:and|of|for|the|on|in|to|&)\s+)*){1,10}"
+    r"(?:Act|Acts|Regulations?|Directive|Rules?|Rulebook|Code|Law|Statute|Convention|Treaty)\b"
+    r"(?:\s+(?:of\s+)?\d{4})?"
+    r"|\b(?:HIPAA|HITECH|GDPR|UK\s+GDPR|CCPA|CPRA|CMIA|BDSG|BRAO|GwG|MLR|POCA|BSA|AMLD|AMLR|FATF)\b"
+)

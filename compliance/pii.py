@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from presidio_analyzer import RecognizerResult
 
-from compliance.citations import CITATION_RE, REGULATORY_TERMS_RE
+from compliance.citations import CITATION_RE, LAW_NAME_RE, REGULATORY_TERMS_RE
 from compliance.pseudonyms import PLACEHOLDER_RE, PseudonymVault
 from compliance.recognizers import own_recognizers, presidio_recognizers
 
@@ -298,6 +298,7 @@ def _select(text: str, results, artifacts, thresholds: dict[str, float]) -> list
     # Taggers' guesses (people, places, organisations) that overlap the name of a rule are
     # wrong; identifiers found by patterns are kept even next to one.
     terms = [m.span() for m in REGULATORY_TERMS_RE.finditer(text)]
+    terms += [m.span() for m in LAW_NAME_RE.finditer(text)]
     candidates = []
     for result in results:
         if result.score < thresholds.get(result.entity_type, 1.1):

@@ -50,6 +50,28 @@ def test_regulatory_questions_without_personal_data_are_left_intact(text):
     assert screening.entities == []
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # spaCy tagged "Health Insurance Portability" as an organisation in both.
+        "Health Insurance Portability and Accountability Act (HIPAA) requires notice.",
+        "A HIPAA covered entity under Health Insurance Portability and Accountability Act must notify.",
+        "Under the Proceeds of Crime Act 2002 a bank must not tip off its customer.",
+    ],
+)
+def test_the_names_of_laws_are_never_redacted(text):
+    assert pii.screen_output(text).text == text
+
+
+def test_an_employer_is_still_redacted_beside_the_name_of_a_law():
+    screening = pii.screen_output(
+        "Under Health Insurance Portability and Accountability Act (HIPAA), my patient told Acme "
+        "Corporation about the breach."
+    )
+    assert screening.counts == {"ORGANIZATION": 1}
+    assert "Health Insurance Portability and Accountability Act" in screening.text
+
+
 def test_same_value_gets_the_same_placeholder_and_different_values_do_not():
     vault = pii.PseudonymVault()
     first = pii.screen_input("John Smith saw Mary Jones.", vault)
@@ -152,7 +174,7 @@ def test_self_test_names_a_type_nothing_detects(monkeypatch):
 
 
 def test_a_worker_refuses_to_start_when_a_policy_type_is_not_detected(monkeypatch):
-    from assistant.celery import check_pii_detection
+    from assistant.worker_boot import check_pii_detection
 
     check_pii_detection()
     monkeypatch.setitem(pii.SELF_TEST_SAMPLES, "ZIP_CODE", "Nothing to find.")
