@@ -1,0 +1,64 @@
+"""Whether evidence can answer the question at all, beyond its score: a question that asks
+for a kind of answer (a time limit, an amount, a percentage, a count) needs evidence that
+states one. This is how many near misses look: evidence on the same subject that does not say
+what was asked ("What maximum fine ...?" over a passage that sets a duty but no fine)."""
+
+from __future__ import annotations
+
+import re
+
+from assistant.grounding.claims import numbers
+from compliance.citations import CITATION_RE
+
+_KINDS = [
+    (
+        "duration",
+        r"\bhow\s+(?:long|soon|quickly|fast|many\s+(?:calendar\s+|business\s+|working\s+)?(?:hours|days|weeks|months|years))\b"
+        r"|\b(?:deadline|time\s+limit|time\s*frame|limitation\s+period|retention\s+period|period\s+of\s+time)\b"
+        r"|\bwithin\s+what\s+(?:time|period)\b|\bby\s+when\b",
+    ),
+    (
+        "percentage",
+        r"\bwhat\s+(?:percentage|percent|proportion|share)\b|\bhow\s+many\s+percent\b",
+    ),
+    (
+        "amount",
+        r"\bhow\s+much\b|\b(?:maximum|minimum|highest|lowest|largest|dollar|euro|monetary|cash)\s+"
+        r"(?:[\w-]+\s+)?(?:fine|fines|penalty|penalties|amount|threshold|sum|cap|value)\b"
+        r"|\b(?:what|which)\s+(?:is\s+the\s+)?(?:fine|amount|threshold|cap|fee)\b"
+        r"|\bat\s+what\s+(?:[\w-]+\s+)?(?:amount|threshold|value|level)\b",
+    ),
+    ("count", r"\bhow\s+many\b|\bwhat\s+number\s+of\b|\bfrom\s+what\s+number\b"),
+]  # fmt: skip
+_KIND_RES = [(kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern in _KINDS]
+_TIME_WORDS_RE = re.compile(
+    r"\b(?:without\s+(?:undue\s+|unreasonable\s+|further\s+)?delay|immediately|promptly|as\s+soon\s+as|forthwith|"
+    r"at\s+the\s+same\s+time|prior\s+to|before|until|expir\w*|annual\w*|each\s+year|calendar\s+year)\b",
+    re.IGNORECASE,
+)
+_MARKER_RE = re.compile(r"(?:^|\s)\(\w{1,5}\)|^\s*\w{1,3}[.)]\s", re.MULTILINE)
+
+
+def asks_for(question: str) -> str | None:
+    """The kind of answer the question asks for, if it asks for one: "duration",
+    "percentage", "amount" or "count"."""
+    for kind, pattern in _KIND_RES:
+        if pattern.search(question):
+            return kind
+    return None
+
+
+def gives(text: str, kind: str) -> bool:
+    """Whether ``text`` states an answer of that kind (numbers in rule references and list
+    markers do not count)."""
+    plain = _MARKER_RE.sub(" ", CITATION_RE.sub(" ", text))
+    found = numbers(plain)
+    if kind == "duration":
+        return any(n.unit for n in found) or bool(_TIME_WORDS_RE.search(plain))
+    if kind == "percentage":
+        return any(n.percent for n in found)
+    if kind == "amount":
+        return any(
+            n.currency or n.percent or len(n.value.split(".")[0]) >= 3 for n in found
+        ) or bool(re.search(r"\b(?:euros?|dollars?|pounds?)\b", plain, re.IGNORECASE))
+    return bool(found)

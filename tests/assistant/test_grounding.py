@@ -1,0 +1,350 @@
+"""Grounded answers, piece by piece: the evidence chosen from passages, the check of each draft
+sentence against it, and the answer as delivered. Each check has a sentence that must be
+dropped and one that must pass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from assistant.grounding.answerable import asks_for, gives
+from assistant.grounding.claims import modalities, negated, numbers, references
+from assistant.grounding.compose import ABSTENTION, QUOTES_LEAD, abstained, delivered
+from assistant.grounding.evidence import Evidence, EvidenceSettings, choose, units_of
+from assistant.grounding.prompt import grounded_messages
+from assistant.grounding.verify import DraftWatch, draft_sentences, verify
+from domains.embeddings import DEFAULT_EMBEDDING_MODEL, embed
+
+
+@dataclass(frozen=True)
+class P:
+    source_id: str
+    citation: str
+    text: str
+    title: str = ""
+    score: float = 0.6
+
+
+BREACH = P(
+    "hc-hipaa-164-404-b",
+    "45 CFR 164.404(b)",
+    "After discovering a breach of unsecured protected health information (PHI), a HIPAA covered "
+    "entity must notify each affected individual without unreasonable delay and in no case later "
+    "than 60 calendar days after discovery of the breach.",
+)
+EXEMPT = P(
+    "x",
+    "Example Code 30.2",
+    "A clinic need not log disclosures made for treatment. A clinic must not sell health records.",
+)
+GDPR = P(
+    "gdpr-33-1",
+    "GDPR Art. 33(1)",
+    "In the case of a personal data breach, the controller shall without undue delay and, where "
+    "feasible, not later than 72 hours after having become aware of it, notify the supervisory "
+    "authority.",
+)
+QUESTION = "How long does a covered entity have to notify individuals of a breach of unsecured PHI?"
+
+
+def evidence(*passages: P) -> list[Evidence]:
+    return [Evidence(n, p, 0, len(p.text), 1.0) for n, p in enumerate(passages, start=1)]
+
+
+def check(draft: str, *passages: P, question: str = QUESTION) -> list[tuple[str, tuple]]:
+    return [
+        (s.reason or "kept", s.evidence)
+        for s in verify(draft, evidence(*passages), question=question).sentences
+    ]
+
+
+# --- verification ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("draft", "outcome"),
+    [
+        ("A covered entity must notify affected individuals within 60 days [1].", "kept"),
+        ("A covered entity must notify each affected individual within sixty days [1].", "kept"),
+        ("A covered entity has 7 days to notify affected individuals [1].", "number"),
+        (
+            "A covered entity must notify each affected individual within 60 business days [1].",
+            "number",
+        ),
+        (
+            "A covered entity must notify each individual at least 60 days after discovery [1].",
+            "number",
+        ),
+    ],
+)
+def test_numbers_durations_and_bounds_must_be_the_evidences(draft, outcome):
+    assert check(draft, BREACH)[0][0] == outcome
+
+
+@pytest.mark.parametrize(
+    ("draft", "outcome"),
+    [
+        ("A clinic need not log disclosures made for treatment [1].", "kept"),
+        ("A clinic must log disclosures made for treatment [1].", "modality"),
+        ("A clinic must not sell health records [1].", "kept"),
+        ("A clinic may sell health records [1].", "modality"),
+    ],
+)
+def test_must_must_not_may_and_need_not_must_agree_with_the_evidence(draft, outcome):
+    assert check(draft, EXEMPT, question="Do we log treatment disclosures?")[0][0] == outcome
+
+
+def test_a_negation_the_evidence_does_not_make_is_dropped():
+    question = "When must the controller notify the supervisory authority of a breach?"
+    kept = "The controller shall notify the supervisory authority not later than 72 hours [1]."
+    negating = "The controller does not notify the supervisory authority within 72 hours [1]."
+    assert check(kept, GDPR, question=question)[0][0] == "kept"
+    assert check(negating, GDPR, question=question)[0][0] == "negation"
+
+
+@pytest.mark.parametrize(
+    ("draft", "outcome"),
+    [
+        ("Under 45 CFR 164.404(b), notify each affected individual within 60 days [1].", "kept"),
+        ("Under 45 CFR 164.410, notify each affected individual within 60 days [1].", "reference"),
+    ],
+)
+def test_rule_references_must_be_in_the_evidence_or_its_label(draft, outcome):
+    assert check(draft, BREACH)[0][0] == outcome
+
+
+def test_a_reference_to_an_article_covers_its_paragraphs():
+    draft = "Under Article 33, the controller shall notify the supervisory authority within 72 hours [1]."
+    assert check(draft, GDPR, question="When must a breach be reported?")[0][0] == "kept"
+
+
+def test_a_sentence_that_restates_nothing_of_the_evidence_is_dropped():
+    draft = "This includes emails sent to media outlets serving the covered entity's state [1]."
+    assert check(draft, BREACH)[0][0] == "coverage"
+
+
+def test_a_sentence_citing_the_wrong_number_rests_on_the_evidence_it_agrees_with():
+    draft = "A covered entity must notify affected individuals within 60 calendar days [2]."
+    assert check(draft, BREACH, EXEMPT) == [("kept", (1,))]
+
+
+def test_fragments_and_the_models_abstention_are_dropped_with_their_reasons():
+    outcome = check("Yes [1]. The evidence does not answer this question.", BREACH)
+    assert [reason for reason, _ in outcome] == ["fragment", "model_abstained"]
+
+
+def test_markers_after_the_full_stop_belong_to_the_sentence_before_them():
+    assert draft_sentences("Notify within 60 days. [1] Keep records.") == [
+        ("Notify within 60 days.", [1]),
+        ("Keep records.", []),
+    ]
+
+
+def test_the_audit_summary_has_counts_and_reasons_and_no_text():
+    verification = verify(
+        "A covered entity must notify individuals within 60 days [1]. A hospital has 7 days to notify patients [1].",
+        evidence(BREACH),
+        question=QUESTION,
+    )
+    assert verification.summary() == {"sentences": 2, "kept": 1, "dropped": {"number": 1}}
+
+
+def test_the_draft_watch_stops_at_the_first_sentence_that_fails():
+    watch = DraftWatch(evidence(BREACH), question=QUESTION)
+    assert not watch("A covered entity must notify affected individuals within 60 days [1].")
+    assert watch("A hospital has 7 days [1]. It")
+    patient = DraftWatch(evidence(BREACH), question=QUESTION, max_sentences=1)
+    assert patient("A covered entity must notify affected individuals within 60 days [1]. The")
+
+
+# --- claims ---------------------------------------------------------------------------------
+
+
+def test_numbers_are_read_with_their_unit_qualifier_bound_and_currency():
+    (deadline,) = numbers("in no case later than 60 calendar days")
+    assert (deadline.value, deadline.unit, deadline.qualifier, deadline.bound) == (
+        "60",
+        "day",
+        "calendar",
+        "upper",
+    )
+    amounts = numbers("$10,000, EUR 20 million or 4 % of turnover; six years")
+    assert [(n.value, n.currency, n.percent, n.unit) for n in amounts] == [
+        ("10000", "$", False, ""),
+        ("20000000", "€", False, ""),
+        ("4", "", True, ""),
+        ("6", "", False, "year"),
+    ]
+    assert numbers("§ 164.404")[0].value == "164.404"
+
+
+def test_modalities_and_negation():
+    assert modalities("A clinic must not sell records but may share them") == {
+        "prohibition",
+        "permission",
+    }
+    assert modalities("The processor need not notify") == {"exemption"}
+    assert not negated("in no case later than 60 days")
+    assert negated("This requirement does not apply to treatment")
+    assert references("See Article 33(1) and 45 CFR 164.404(b)") == [
+        "art. 33(1)",
+        "45 cfr 164.404(b)",
+    ]
+
+
+# --- evidence -------------------------------------------------------------------------------
+
+NOTICE_CONTENTS = (
+    "(c) Implementation specifications: Content of notification --\n\n"
+    "(1) Elements. The notification required by paragraph (a) of this section shall include, "
+    "to the extent possible:\n\n"
+    "(A) A brief description of what happened, including the date of the breach;\n\n"
+    "(B) Contact procedures, which shall include a toll-free telephone number.\n\n"
+    "(2) Plain language requirement. The notification shall be written in plain language."
+)
+
+
+def test_a_list_is_a_unit_with_its_lead_in_and_a_heading_joins_the_sentence_after_it():
+    units = [NOTICE_CONTENTS[s:e] for s, e in units_of(NOTICE_CONTENTS)]
+    lead_in_with_items = next(u for u in units if u.startswith("(1) Elements."))
+    assert lead_in_with_items.endswith("toll-free telephone number.")
+    # The heading of (c) is read with the first sentence under it, not alone.
+    assert not any(
+        u == "(c) Implementation specifications: Content of notification --" for u in units
+    )
+    assert any(u.startswith("(2) Plain language requirement. The notification") for u in units)
+
+
+def test_a_list_ends_at_the_next_sibling_of_its_lead_in_not_at_a_deeper_list():
+    text = (
+        "(3) When a specification is addressable, a covered entity must--\n\n"
+        "(i) Assess whether it is reasonable; and\n\n"
+        "(ii) As applicable--\n\n"
+        "(A) Implement it; or\n\n"
+        "(B) If it is not reasonable--\n\n"
+        "(1) Document why; and\n\n"
+        "(2) Implement an equivalent alternative measure.\n\n"
+        "(4) Other standards apply."
+    )
+    units = [text[s:e] for s, e in units_of(text)]
+    whole = max((u for u in units if u.startswith("(3) When")), key=len)
+    assert whole.endswith("equivalent alternative measure.")
+    inner = max((u for u in units if u.startswith("(ii) As applicable")), key=len)
+    assert inner.endswith("equivalent alternative measure.")
+    assert "(4)" not in whole + inner
+
+
+def embedder(texts):
+    return embed(texts, model=DEFAULT_EMBEDDING_MODEL)
+
+
+def test_evidence_is_chosen_from_the_passages_and_a_short_passage_is_quoted_whole():
+    choice = choose(QUESTION, [GDPR, BREACH], embed=embedder)
+    assert choice.units[0].passage is BREACH
+    assert choice.units[0].text == BREACH.text
+    assert [e.number for e in choice.units] == list(range(1, len(choice.units) + 1))
+
+
+def test_no_evidence_when_the_best_is_weak():
+    choice = choose(
+        "What is the best recipe for sourdough bread?",
+        [P("g", "GDPR Art. 33(1)", GDPR.text, score=0.1)],
+        embed=embedder,
+        settings=EvidenceSettings(min_score=0.9),
+    )
+    assert (choice.units, choice.unanswered) == ([], "weak")
+
+
+def test_no_evidence_when_the_question_asks_for_an_amount_the_sources_do_not_state():
+    duty = P(
+        "d",
+        "GwG § 43(1)",
+        "Obliged entities must report suspicious transactions to the FIU without delay.",
+    )
+    fine = choose("What maximum fine applies for failing to report?", [duty], embed=embedder)
+    assert fine.unanswered == "no_answer_of_kind"
+    timing = choose("How soon must a suspicious transaction be reported?", [duty], embed=embedder)
+    assert timing.units and not timing.unanswered
+
+
+def test_what_a_question_asks_for():
+    assert asks_for("How long do we have to notify?") == "duration"
+    assert asks_for("What maximum fine can the regulator impose?") == "amount"
+    assert asks_for("What percentage of shares makes a beneficial owner?") == "percentage"
+    assert asks_for("How many identifiers must be removed?") == "count"
+    assert asks_for("Must a business associate notify the covered entity?") is None
+    assert gives("not later than 72 hours after", "duration")
+    assert not gives("Article 33 applies to controllers", "count")
+
+
+# --- prompt and delivery --------------------------------------------------------------------
+
+
+def test_the_prompt_gives_the_model_only_the_numbered_evidence_and_drops_examples_to_fit():
+    example = {
+        "evidence": [{"citation": "Example Code 1", "text": "A clinic must file within 14 days."}],
+        "question": "When?",
+        "answer": "A clinic must file within 14 days [1].",
+    }
+
+    def words(messages):
+        return sum(len(m["content"].split()) for m in messages)
+
+    messages, included = grounded_messages(
+        system_prompt="You help.",
+        examples=[example, example],
+        evidence=evidence(BREACH, GDPR),
+        question=QUESTION,
+        count_tokens=words,
+        max_input_tokens=10_000,
+    )
+    assert [m["role"] for m in messages] == [
+        "system",
+        "user",
+        "assistant",
+        "user",
+        "assistant",
+        "user",
+    ]
+    assert messages[-1]["content"].startswith("Evidence:\n[1] 45 CFR 164.404(b): After discovering")
+    assert messages[-1]["content"].endswith(f"Question: {QUESTION}")
+    small, kept = grounded_messages(
+        system_prompt="You help.",
+        examples=[example, example],
+        evidence=evidence(BREACH, GDPR),
+        question=QUESTION,
+        count_tokens=words,
+        max_input_tokens=words(messages) - 5,
+    )
+    assert len(small) < len(messages) and kept == included
+
+
+def test_delivery_quotes_the_evidence_the_verified_sentences_rest_on_renumbered():
+    verification = verify(
+        "A covered entity must notify affected individuals within 60 days [2].",
+        evidence(GDPR, BREACH),
+        question=QUESTION,
+    )
+    delivery = delivered(verification, evidence(GDPR, BREACH))
+    assert delivery.grounding == "verified"
+    assert delivery.text == (
+        "A covered entity must notify affected individuals within 60 days [1].\n\n"
+        f'[1] 45 CFR 164.404(b): "{BREACH.text}"'
+    )
+    assert [c["citation"] for c in delivery.citations()] == ["45 CFR 164.404(b)"]
+    assert delivery.citations()[0]["quote"] == BREACH.text
+
+
+def test_without_a_verified_sentence_the_evidence_is_quoted_alone():
+    verification = verify("A hospital has 7 days [1].", evidence(BREACH), question=QUESTION)
+    delivery = delivered(verification, evidence(BREACH))
+    assert delivery.grounding == "quoted"
+    assert delivery.text.startswith(f"{QUOTES_LEAD}\n\n[1] 45 CFR 164.404(b): ")
+    assert "7 days" not in delivery.text
+
+
+def test_an_abstention_says_what_was_searched():
+    delivery = abstained(searched="the Healthcare sources that apply in US")
+    assert delivery.text == f"{ABSTENTION} Searched: the Healthcare sources that apply in US."
+    assert (delivery.grounding, delivery.quotes) == ("abstained", [])
