@@ -155,11 +155,30 @@ class InquirySerializer(serializers.Serializer):
         help_text="The question as the model saw it: personal data replaced by placeholders."
     )
     answer = serializers.CharField()
-    draft = serializers.CharField(help_text="The screened answer so far, while it is generated.")
+    draft = serializers.CharField(
+        help_text="While the answer is written: the model's draft so far, screened for personal "
+        "data but not yet checked against the sources. The verified answer replaces it."
+    )
     pii_restored = serializers.BooleanField()
-    citations = serializers.ListField(child=serializers.DictField())
-    grounding = serializers.CharField()
-    unverified_references = serializers.ListField(child=serializers.CharField())
+    citations = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="The evidence the answer quotes, numbered as its [n] markers: passage_id, "
+        "citation, title, quote (the words quoted), start and end (the quote's offsets in the "
+        "passage), text (the whole passage) and score.",
+    )
+    grounding = serializers.ChoiceField(
+        choices=Inquiry.Grounding.choices,
+        allow_blank=True,
+        help_text="verified: every sentence was checked against the evidence it quotes; quoted: "
+        "no sentence could be checked, the evidence is quoted alone; abstained: the sources do "
+        "not answer the question; no_passages: nothing in the corpus matched. cited, attributed "
+        "and unsupported are answers made before verification existed.",
+    )
+    unverified_references = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Rule references no retrieved passage contains; always empty for verified "
+        "answers (a sentence with one is dropped).",
+    )
     disclaimer = serializers.DictField(allow_null=True)
     refusal = serializers.DictField(allow_null=True)
     policy = serializers.DictField()

@@ -122,10 +122,14 @@ class Inquiry(models.Model):
         INTERNAL_ERROR = "internal_error", "An internal error stopped the inquiry."
 
     class Grounding(models.TextChoices):
-        CITED = "cited", "The model cited the passages it used"
-        ATTRIBUTED = "attributed", "Citations attributed by overlap with the passages"
-        UNSUPPORTED = "unsupported", "No retrieved passage supports the answer"
+        VERIFIED = "verified", "Every sentence checked against the evidence it quotes"
+        QUOTED = "quoted", "No sentence could be checked: the evidence quoted alone"
+        ABSTAINED = "abstained", "The sources do not answer the question"
         NO_PASSAGES = "no_passages", "No passage in the corpus matched the question"
+        # Answers made before verification existed (the model's text, delivered as written).
+        CITED = "cited", "Before verification: the model cited the passages it used"
+        ATTRIBUTED = "attributed", "Before verification: citations attributed by overlap"
+        UNSUPPORTED = "unsupported", "Before verification: no retrieved passage supports it"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(
@@ -157,7 +161,8 @@ class Inquiry(models.Model):
     answer_entities = models.JSONField(default=dict, blank=True)
     citations = models.JSONField(default=list, blank=True)
     grounding = models.CharField(max_length=16, choices=Grounding.choices, blank=True)
-    # Rule references in the answer that no retrieved passage contains (possibly invented).
+    # Rule references in the answer that no retrieved passage contains. Verification drops any
+    # sentence with one, so only answers made before it have any.
     unverified_references = models.JSONField(default=list, blank=True)
     model_id = models.CharField(max_length=200, blank=True)
     model_version = models.CharField(max_length=100, blank=True)

@@ -14,9 +14,12 @@ the file and the key: the service never runs on a half-loaded set.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -351,6 +354,40 @@ class PolicySet:
         for path, data in self.files.values():
             _check_domain_names(path, data, domains)
 
+    def with_stand_in(self, domain: str, *, like: str) -> PolicySet:
+        """These policies with ``domain`` offered wherever ``like`` is, and governed as ``like``
+        is (entities, refusal rules, disclaimer): for a benchmark domain that holds the same
+        kind of text as a catalog domain. Versions stay those of the files."""
+        return dataclasses.replace(
+            self,
+            policies={
+                code: _with_stand_in(policy, domain, like) for code, policy in self.policies.items()
+            },
+        )
+
+
+def _with_stand_in(policy: Policy, domain: str, like: str) -> Policy:
+    if not policy.offers(like):
+        return policy
+    by_domain = dict(policy.redact_by_domain)
+    if like in by_domain:
+        by_domain[domain] = by_domain[like]
+    disclaimers = dict(policy.disclaimers)
+    if like in disclaimers:
+        disclaimers[domain] = disclaimers[like]
+    return dataclasses.replace(
+        policy,
+        offered_domains=(*policy.offered_domains, domain),
+        redact_by_domain=by_domain,
+        refusals=tuple(
+            dataclasses.replace(rule, domains=(*rule.domains, domain))
+            if rule.domains is not None and like in rule.domains
+            else rule
+            for rule in policy.refusals
+        ),
+        disclaimers=disclaimers,
+    )
+
 
 def load_policies(
     directory: Path = POLICY_DIR,
@@ -384,6 +421,19 @@ def load_policies(
 
 _lock = threading.Lock()
 _loaded: PolicySet | None = None
+
+
+@contextmanager
+def policies_in_force(policy_set: PolicySet) -> Iterator[None]:
+    """Within the block, ``policies()`` is ``policy_set`` in this process: for a benchmark that
+    needs policies other than the files' (``PolicySet.with_stand_in``)."""
+    global _loaded
+    before = policies()
+    _loaded = policy_set
+    try:
+        yield
+    finally:
+        _loaded = before
 
 
 def policies() -> PolicySet:

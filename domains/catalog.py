@@ -7,6 +7,7 @@ completely or is refused.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -50,6 +51,7 @@ class DomainDefinition:
     roles: list[str]
     system_prompt: str
     models: list[dict[str, Any]]
+    answer_examples: list[dict[str, Any]]
     embedding_model: str
     retrieval: dict[str, Any]
     corpus_files: list[Path] = field(default_factory=list)
@@ -102,6 +104,7 @@ def load_definition(path: Path) -> DomainDefinition:
         "jurisdictions",
         "roles",
         "system_prompt",
+        "answer_examples",
         "models",
         "embedding",
         "retrieval",
@@ -229,12 +232,61 @@ def load_definition(path: Path) -> DomainDefinition:
         jurisdictions=jurisdictions,
         roles=_string_list(path, data, "roles"),
         system_prompt=_string(path, data, "system_prompt"),
+        answer_examples=_answer_examples(path, data),
         models=model_profiles,
         embedding_model=embedding_model,
         retrieval=retrieval,
         corpus_files=corpus_files,
         sha256=digest.hexdigest(),
     )
+
+
+MAX_ANSWER_EXAMPLES = 4
+
+
+def _answer_examples(path: Path, data: dict) -> list[dict[str, Any]]:
+    """Worked examples for the answer prompt: numbered evidence, a question, the answer. Each
+    answer's ``[n]`` markers must point at its evidence, as the model's must."""
+    examples = data.get("answer_examples", [])
+    if not isinstance(examples, list) or len(examples) > MAX_ANSWER_EXAMPLES:
+        raise DefinitionError(
+            path, "answer_examples", f"must be a list of at most {MAX_ANSWER_EXAMPLES} examples"
+        )
+    checked = []
+    for position, example in enumerate(examples):
+        key = f"answer_examples[{position}]"
+        if not isinstance(example, dict) or set(example) != {"evidence", "question", "answer"}:
+            raise DefinitionError(path, key, "must have exactly evidence, question and answer")
+        evidence = example["evidence"]
+        if not isinstance(evidence, list) or not evidence:
+            raise DefinitionError(path, f"{key}.evidence", "must be a non-empty list")
+        for number, item in enumerate(evidence, start=1):
+            if (
+                not isinstance(item, dict)
+                or set(item) != {"citation", "text"}
+                or not all(isinstance(item[k], str) and item[k].strip() for k in item)
+            ):
+                raise DefinitionError(
+                    path, f"{key}.evidence[{number - 1}]", "must have a non-empty citation and text"
+                )
+        question = _string(path, example, "question")
+        answer = _string(path, example, "answer")
+        markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer)}
+        if not markers <= set(range(1, len(evidence) + 1)):
+            raise DefinitionError(
+                path, f"{key}.answer", f"cites evidence it does not have ({len(evidence)} given)"
+            )
+        checked.append(
+            {
+                "evidence": [
+                    {"citation": e["citation"].strip(), "text": " ".join(e["text"].split())}
+                    for e in evidence
+                ],
+                "question": question,
+                "answer": answer,
+            }
+        )
+    return checked
 
 
 def catalog_slugs(directory: Path = CATALOG_DIR) -> set[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -70,6 +71,32 @@ def embed(
         normalize_embeddings=True,
     )
     return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+# Texts embedded again and again (the sentences of passages that answer many questions) are
+# kept, per process: a 384-dimension vector is 1.5 kB, so the default holds about 30 MB.
+EMBEDDING_CACHE_SIZE = 20_000
+_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def embed_cached(texts: list[str], *, model: str) -> np.ndarray:
+    """``embed``, remembering each text's vector for the next call."""
+    found: dict[str, np.ndarray] = {}
+    with _cache_lock:
+        for text in texts:
+            if (model, text) in _cache:
+                _cache.move_to_end((model, text))
+                found[text] = _cache[(model, text)]
+    missing = [text for text in dict.fromkeys(texts) if text not in found]
+    if missing:
+        found.update(zip(missing, embed(missing, model=model), strict=True))
+        with _cache_lock:
+            for text in missing:
+                _cache[(model, text)] = found[text]
+            while len(_cache) > EMBEDDING_CACHE_SIZE:
+                _cache.popitem(last=False)
+    return np.vstack([found[text] for text in texts])
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,9 @@ class Domain(models.Model):
     # Role names (Django groups) whose members may ask questions in this domain.
     roles = models.JSONField(default=list)
     system_prompt = models.TextField()
+    # Worked examples for the grounded answer prompt: {"evidence": [{"citation", "text"}],
+    # "question", "answer"} (see domains.catalog).
+    answer_examples = models.JSONField(default=list, blank=True)
     # Model backends in order of preference; the jurisdiction's policy decides which may be used.
     model_backends = models.JSONField(default=list)
     retrieval = models.JSONField(default=dict)

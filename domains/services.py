@@ -172,6 +172,7 @@ def domain_sync(
         domain.jurisdictions = definition.jurisdictions
         domain.roles = definition.roles
         domain.system_prompt = definition.system_prompt
+        domain.answer_examples = definition.answer_examples
         domain.model_backends = definition.models
         domain.retrieval = definition.retrieval
         tuned = domain.embedding_profiles.filter(

@@ -39,9 +39,14 @@ class ModelBackend(Protocol):
         *,
         max_new_tokens: int,
         on_text: Callable[[str], None] | None = None,
+        stop: Callable[[str], bool] | None = None,
+        shared_prefix: int = 0,
     ) -> Generation:
         """The completion. ``on_text``, if given, receives the completion so far after each
-        generated token."""
+        generated token; ``stop``, if given, also receives it and ends the generation when it
+        returns True. The first ``shared_prefix`` messages are the same for many requests
+        (instructions, worked examples) and hold no request's content: a backend may keep
+        what it computed for them."""
         ...
 
 

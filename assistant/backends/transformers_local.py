@@ -7,12 +7,14 @@ to any local Hugging Face model directory. Each process loads a model once.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import importlib.util
 import json
 import logging
 import shutil
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,8 +163,27 @@ class _CompletionStreamer:
         pass
 
 
+class _TextStop:
+    """A transformers stopping criterion that asks ``stop`` about the completion so far."""
+
+    def __init__(self, tokenizer: Any, prompt_tokens: int, stop: Callable[[str], bool]) -> None:
+        self.tokenizer = tokenizer
+        self.prompt_tokens = prompt_tokens
+        self.stop = stop
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        text = self.tokenizer.decode(input_ids[0, self.prompt_tokens :], skip_special_tokens=True)
+        return torch.tensor([self.stop(text)], dtype=torch.bool, device=input_ids.device)
+
+
 _cache_lock = threading.Lock()
 _backends: dict[str, TransformersBackend] = {}
+
+# Key-value states of shared prompt prefixes kept per model (a domain's instructions and worked
+# examples, with and without the general-only instruction): about 16 MB each for SmolLM2-135M.
+PREFIX_CACHE_SIZE = 8
 
 
 class TransformersBackend:
@@ -182,6 +203,7 @@ class TransformersBackend:
         # One generation at a time per process: concurrent generate() calls on one model would
         # only contend for the same cores.
         self._lock = threading.Lock()
+        self._prefixes: OrderedDict[str, Any] = OrderedDict()
 
     @classmethod
     def for_model(cls, name: str) -> TransformersBackend:
@@ -191,10 +213,33 @@ class TransformersBackend:
                     _backends[name] = cls(name)
         return _backends[name]
 
-    def _encode(self, messages: list[dict[str, str]]):
+    def _encode(self, messages: list[dict[str, str]], *, add_generation_prompt: bool = True):
         return self.tokenizer.apply_chat_template(
-            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+            messages,
+            add_generation_prompt=add_generation_prompt,
+            return_tensors="pt",
+            return_dict=True,
         )
+
+    def _prefix_state(self, messages: list[dict[str, str]], input_ids: Any) -> Any | None:
+        """A copy of the computed key-value state of ``messages`` (a prefix of the prompt),
+        computed once and kept; None when they do not tokenize to a prefix of ``input_ids``.
+        Call with the generation lock held."""
+        from transformers import DynamicCache
+
+        prefix = self._encode(messages, add_generation_prompt=False)["input_ids"]
+        length = prefix.shape[1]
+        if length >= input_ids.shape[1] or not self._torch.equal(input_ids[0, :length], prefix[0]):
+            return None
+        key = hashlib.sha256(prefix.numpy().tobytes()).hexdigest()
+        if key not in self._prefixes:
+            state = DynamicCache()
+            self.model(input_ids=prefix, cache=state, use_cache=True)
+            self._prefixes[key] = state
+            while len(self._prefixes) > PREFIX_CACHE_SIZE:
+                self._prefixes.popitem(last=False)
+        self._prefixes.move_to_end(key)
+        return copy.deepcopy(self._prefixes[key])
 
     def count_tokens(self, messages: list[dict[str, str]]) -> int:
         return int(self._encode(messages)["input_ids"].shape[1])
@@ -205,17 +250,28 @@ class TransformersBackend:
         *,
         max_new_tokens: int,
         on_text: Callable[[str], None] | None = None,
+        stop: Callable[[str], bool] | None = None,
+        shared_prefix: int = 0,
     ) -> Generation:
+        from transformers import StoppingCriteriaList
+
         try:
             inputs = self._encode(messages)
+            prompt_tokens = int(inputs["input_ids"].shape[1])
+            criteria = [_TextStop(self.tokenizer, prompt_tokens, stop)] if stop else []
             with self._lock, self._torch.inference_mode():
+                state = None
+                if shared_prefix:
+                    state = self._prefix_state(messages[:shared_prefix], inputs["input_ids"])
                 output = self.model.generate(
                     **inputs,
+                    cache=state,
                     max_new_tokens=max_new_tokens,
                     do_sample=False,
                     repetition_penalty=1.1,
                     pad_token_id=self.tokenizer.eos_token_id,
                     streamer=_CompletionStreamer(self.tokenizer, on_text) if on_text else None,
+                    stopping_criteria=StoppingCriteriaList(criteria),
                 )
         except MemoryError:
             raise BackendError("out of memory while generating", permanent=False) from None
@@ -224,7 +280,6 @@ class TransformersBackend:
             raise BackendError(
                 f"generation failed ({type(exc).__name__})", permanent=True
             ) from None
-        prompt_tokens = int(inputs["input_ids"].shape[1])
         completion = output[0, prompt_tokens:]
         return Generation(
             text=self.tokenizer.decode(completion, skip_special_tokens=True).strip(),

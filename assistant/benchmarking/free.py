@@ -1,4 +1,9 @@
-"""Prompt construction and citation handling. Pure functions, no Django."""
+"""The baseline of ``answer_benchmark``: answers as the service made them before verification
+existed. The model was given whole passages and wrote freely; its ``[n]`` markers were kept when
+they pointed at a passage, an unmarked answer was attributed to the passages sharing most of its
+words, and the text was delivered as written. ``free_generate`` and ``free_screen_output`` are
+those two pipeline steps, reproduced so that the benchmark measures both in one run. The service
+itself no longer uses any of this."""
 
 from __future__ import annotations
 
@@ -7,6 +12,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from assistant.backends import backend_for
+from assistant.grounding.compose import with_notice_and_disclaimer
+from assistant.inquiries.claims import inquiry_finish
+from assistant.inquiries.pipeline.context import Run
+from assistant.inquiries.pipeline.drafts import DraftPublisher
+from assistant.inquiries.pipeline.generate import GENERAL_ONLY_INSTRUCTION
+from compliance import pii
 from compliance.citations import normalise_reference, references_in
 
 
@@ -25,14 +37,6 @@ GROUNDING_RULES = (
     "<PERSON_1> stand for redacted personal data: keep them as they are and never guess what "
     "they hide. Be brief."
 )
-
-
-def compose_answer(notice: str, body: str, disclaimer: dict[str, str] | None) -> str:
-    """The delivered answer: a policy notice if any, the body, then the policy's disclaimer."""
-    parts = [notice, body]
-    if disclaimer:
-        parts.append(f"Disclaimer ({disclaimer['version']}): {disclaimer['text']}")
-    return "\n\n".join(part for part in parts if part)
 
 
 def build_messages(
@@ -180,3 +184,50 @@ def resolve_citations(answer: str, passages: Sequence[PassageLike]) -> CitedAnsw
     citations = [attributed[n] for n in sorted(attributed)]
     grounding = "attributed" if citations else "unsupported"
     return CitedAnswer(text, citations, grounding, invalid, unverified)
+
+
+# What the shipped domains generated with before verification.
+FREE_MAX_NEW_TOKENS = 160
+
+
+def free_generate(run: Run) -> None:
+    """The generate step as it was: whole passages in the prompt, 160 tokens of free text."""
+    profile = run.route.backend
+    with run.timed("generate"):
+        backend = backend_for(profile)
+        system_prompt = run.domain.system_prompt
+        if run.content.action == "general_only":
+            system_prompt += f"\n\n{GENERAL_ONLY_INSTRUCTION}"
+        run.messages, run.included = build_messages(
+            system_prompt=system_prompt,
+            question=run.question,
+            passages=run.passages,
+            count_tokens=backend.count_tokens,
+            max_input_tokens=profile["max_input_tokens"],
+            history=[],
+        )
+        run.drafts = DraftPublisher(
+            run.inquiry, run.key, entities=run.summary["entities"], interval=run.draft_interval
+        )
+        run.generation = backend.generate(
+            run.messages, max_new_tokens=FREE_MAX_NEW_TOKENS, on_text=run.drafts
+        )
+
+
+def free_screen_output(run: Run) -> None:
+    """The screen output step as it was: the model's text, PII-screened, delivered as written
+    with the citations its markers or its words point at."""
+    with run.timed("screen_output"):
+        screened = pii.screen_output(run.generation.text, entities=run.summary["entities"])
+        cited = resolve_citations(screened.text, run.included)
+    inquiry_finish(
+        run.inquiry,
+        run.key,
+        answer=with_notice_and_disclaimer(run.notice, cited.text, run.summary["disclaimer"]),
+        citations=[c.as_json() for c in cited.citations],
+        grounding=cited.grounding,
+        answer_entities=screened.counts,
+        unverified_references=cited.unverified_references,
+        timings=run.timings,
+    )
+    run.finished = True

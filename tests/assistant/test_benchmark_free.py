@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from assistant.prompting import build_messages, resolve_citations
+from assistant.benchmarking.free import build_messages, resolve_citations
 
 
 @dataclass(frozen=True)

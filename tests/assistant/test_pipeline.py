@@ -14,6 +14,7 @@ from django.utils import timezone
 from assistant import inquiries, tasks
 from assistant.backends import BackendError
 from assistant.celery import TransientError
+from assistant.grounding.verify import Checked, Verification
 from assistant.inquiries import claims
 from assistant.inquiries.pipeline import run as pipeline
 from assistant.inquiries.pipeline.context import Run
@@ -24,6 +25,8 @@ from assistant.inquiries.pipeline.route import route
 from assistant.inquiries.pipeline.run import STEPS, RetryLater, inquiry_run, steps_run
 from assistant.inquiries.pipeline.screen_input import screen_input
 from assistant.inquiries.pipeline.screen_output import screen_output
+from assistant.inquiries.pipeline.select_evidence import select_evidence
+from assistant.inquiries.pipeline.verify import verify
 from assistant.models import Inquiry
 from assistant.selectors import inquiry_content
 from compliance import pii
@@ -93,12 +96,14 @@ def test_breach_question_is_answered_with_the_60_day_rule_and_pii_redacted(
         "My patient <PERSON_1>, MRN <MEDICAL_RECORD_NUMBER_1>, had"
     )
     assert inquiry.question_entities == {"MEDICAL_RECORD_NUMBER": 1, "PERSON": 1}
-    assert "60" in content["answer"]
-    assert "hc-hipaa-164-404-b" in [c["passage_id"] for c in inquiry.citations]
+    # The rule is quoted with its citation, and nothing the evidence does not say is delivered.
+    assert "60 calendar days" in content["answer"]
+    assert '45 CFR 164.404(b): "' in content["answer"]
     cited = next(c for c in inquiry.citations if c["passage_id"] == "hc-hipaa-164-404-b")
     assert cited["citation"] == "45 CFR 164.404(b)"
-    assert "60 calendar days" in cited["text"]
-    assert inquiry.grounding in {"cited", "attributed"}
+    assert "60 calendar days" in cited["quote"]
+    assert cited["text"][cited["start"] : cited["end"]] == cited["quote"]
+    assert inquiry.grounding in {"verified", "quoted"}
     assert inquiry.model_id == "smollm2-135m-instruct"
     assert inquiry.model_version.startswith("sha256:")
     assert set(inquiry.timings) >= {
@@ -123,7 +128,9 @@ def test_breach_question_is_answered_with_the_60_day_rule_and_pii_redacted(
         ("inquiry.screened", "success"),
         ("inquiry.policy_decided", "success"),
         ("inquiry.retrieved", "success"),
+        ("inquiry.evidence_selected", "success"),
         ("inquiry.generated", "success"),
+        ("inquiry.verified", "success"),
         ("inquiry.output_screened", "success"),
         ("inquiry.answered", "success"),
     ]
@@ -162,7 +169,13 @@ def test_pii_detection_failure_fails_closed(catalog_domains, clinician, queued_i
 
 def test_output_screening_failure_withholds_the_answer(catalog_domains, clinician, queued_ids):
     inquiry = submit(clinician)
-    run = claimed_run(inquiry, route, screen_input, decide, retrieve, generate)
+    run = claimed_run(
+        inquiry, route, screen_input, decide, retrieve, select_evidence, generate, verify
+    )
+    # A sentence that passed verification, which screening must see before it is delivered.
+    run.verification = Verification(
+        [Checked("A covered entity must notify each affected individual within 60 days.", (1,))]
+    )
     run.summary["entities"] = [*run.summary["entities"], UNDETECTABLE]
     steps_run(run, (screen_output,))
     inquiry.refresh_from_db()
@@ -171,6 +184,26 @@ def test_output_screening_failure_withholds_the_answer(catalog_domains, clinicia
         "output_screening_failed",
         "",
     )
+
+
+def test_the_models_sentences_are_screened_and_the_quotes_delivered_as_the_sources_say_them(
+    catalog_domains, clinician, queued_ids
+):
+    inquiry = submit(clinician)
+    run = claimed_run(
+        inquiry, route, screen_input, decide, retrieve, select_evidence, generate, verify
+    )
+    run.verification = Verification(
+        [Checked("Notify each affected individual within 60 days, as Jane Roe did.", (1,))]
+    )
+    steps_run(run, (screen_output,))
+    inquiry.refresh_from_db()
+    answer = inquiry_content(inquiry, viewer=clinician)["answer"]
+    assert answer.startswith(
+        "Notify each affected individual within 60 days, as <PERSON_REDACTED> did [1]."
+    )
+    assert inquiry.answer_entities == {"PERSON": 1}
+    assert f'"{run.evidence.units[0].text}"' in answer
 
 
 class FlakyBackend:
@@ -206,7 +239,7 @@ def run_with_steps(inquiry: Inquiry, steps) -> None:
 def test_transient_model_failure_is_retried_then_fails_after_the_last_attempt(
     catalog_domains, clinician, queued_ids, settings
 ):
-    steps = (route, screen_input, decide, retrieve, failing_generate(permanent=False))
+    steps = (*STEPS[:5], failing_generate(permanent=False))
     settings.INQUIRY_MAX_ATTEMPTS = 2
     inquiry = submit(clinician)
     with pytest.raises(RetryLater):
@@ -235,7 +268,7 @@ def test_the_task_hands_a_retry_to_celery(db, monkeypatch):
 
 def test_permanent_model_failure_fails_at_once(catalog_domains, clinician, queued_ids):
     inquiry = submit(clinician)
-    run_with_steps(inquiry, (route, screen_input, decide, retrieve, failing_generate(True)))
+    run_with_steps(inquiry, (*STEPS[:5], failing_generate(permanent=True)))
     inquiry.refresh_from_db()
     assert (inquiry.status, inquiry.failure_reason, inquiry.attempts) == (
         "failed",
@@ -292,8 +325,30 @@ def test_question_outside_the_corpus_gets_no_generated_answer(
     inquiry_run(inquiry_id=inquiry.id)
     inquiry.refresh_from_db()
     assert (inquiry.status, inquiry.grounding, inquiry.citations) == ("answered", "no_passages", [])
-    assert "do not cover this question" in inquiry_content(inquiry, viewer=clinician)["answer"]
+    assert "do not answer this question" in inquiry_content(inquiry, viewer=clinician)["answer"]
     assert "inquiry.generated" not in [e for e, _ in events(inquiry)]
+
+
+def test_a_question_the_sources_do_not_answer_is_abstained_on_without_calling_the_model(
+    catalog_domains, clinician, queued_ids
+):
+    # The starter corpus describes HIPAA's penalty tiers but gives no amounts.
+    inquiry = submit(clinician, question="What is the maximum dollar fine per HIPAA violation?")
+    inquiry_run(inquiry_id=inquiry.id)
+    inquiry.refresh_from_db()
+    assert (inquiry.status, inquiry.grounding, inquiry.citations) == ("answered", "abstained", [])
+    answer = inquiry_content(inquiry, viewer=clinician)["answer"]
+    assert answer.startswith(
+        "The sources for this domain and jurisdiction do not answer this question. Searched: "
+        "the Healthcare privacy and compliance sources that apply in US."
+    )
+    assert [e for e, _ in events(inquiry)][-3:] == [
+        "inquiry.retrieved",
+        "inquiry.evidence_selected",
+        "inquiry.answered",
+    ]
+    selected = AuditEvent.objects.get(inquiry_id=inquiry.id, event_type="inquiry.evidence_selected")
+    assert (selected.details["abstained"], selected.details["evidence"]) == (True, [])
 
 
 def test_unknown_inquiry_id_is_ignored(db):
@@ -330,10 +385,15 @@ def test_answer_streams_as_screened_drafts_and_a_follow_up_keeps_placeholders(
     # The same person gets the same placeholder in both turns.
     assert "such as the one for <PERSON_1> contain" in content["redacted_question"]
     prompt = run.messages
-    roles = [m["role"] for m in prompt]
-    assert roles == ["system", "user", "assistant", "user"]
-    assert prompt[1]["content"].startswith("My patient <PERSON_1>, MRN <MEDICAL_RECORD_NUMBER_1>")
-    assert "Disclaimer (" not in prompt[2]["content"]
+    # The model sees the domain's worked examples and then only the evidence, the question and
+    # the question before it (redacted); never an earlier answer.
+    examples = catalog_domains["healthcare"].answer_examples
+    assert [m["role"] for m in prompt] == ["system", *["user", "assistant"] * len(examples), "user"]
+    assert (
+        "Earlier question in this conversation: My patient <PERSON_1>, MRN "
+        "<MEDICAL_RECORD_NUMBER_1>" in prompt[-1]["content"]
+    )
+    assert "Disclaimer (" not in prompt[-1]["content"]
     for message in prompt:
         for canary in CANARIES:
             assert canary not in message["content"]
@@ -341,10 +401,10 @@ def test_answer_streams_as_screened_drafts_and_a_follow_up_keeps_placeholders(
 
 def test_a_draft_screening_failure_fails_the_inquiry_closed(catalog_domains, clinician, queued_ids):
     inquiry = submit(clinician)
-    run = claimed_run(inquiry, route, screen_input, decide, retrieve)
+    run = claimed_run(inquiry, route, screen_input, decide, retrieve, select_evidence)
     run.draft_interval = 0
     run.summary["entities"] = [*run.summary["entities"], UNDETECTABLE]
-    steps_run(run, (generate, screen_output))
+    steps_run(run, (generate, verify, screen_output))
     inquiry.refresh_from_db()
     assert (inquiry.status, inquiry.failure_reason, inquiry.answer_ciphertext) == (
         "failed",

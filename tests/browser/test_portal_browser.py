@@ -64,12 +64,13 @@ def test_a_clinician_asks_sees_the_answer_stream_with_sources_and_follows_up(
     assert "1 name" in redaction and "1 record number" in redaction
     # The requester sees their own details restored; the model only saw placeholders.
     assert "John Smith" in turn.locator(".asked blockquote").inner_text()
-    assert "60" in turn.locator(".answer").inner_text()
-    source = turn.locator(".sources details").first
-    source.locator("summary").click()
+    answer = turn.locator(".answer").inner_text()
+    assert "60 calendar days" in answer and "45 CFR 164.404(b)" in answer, answer
+    # The rule is quoted in its own words, as a quotation with its citation.
+    source = turn.locator(".sources figure.source").first
     assert source.locator("blockquote").is_visible()
-    assert "CFR" in source.locator("summary").inner_text()
-    assert "Disclaimer" in turn.locator(".answer").inner_text()
+    assert "CFR" in source.locator("figcaption").inner_text()
+    assert "Disclaimer" in answer
     screenshot(page, "portal-clinician-answer")
 
     seen = ask_and_follow(page, "What must that notice to the individuals contain?", turn=1)
@@ -103,7 +104,7 @@ def test_a_lawyer_cannot_pick_healthcare_and_gets_a_cited_answer(page, catalog_d
     turn = page.locator("#turns > li").nth(0)
     assert seen["final"] == "answered", turn.inner_text()
     assert "1 name" in turn.locator(".redaction").first.inner_text()
-    assert turn.locator(".sources details").count() >= 1, turn.inner_text()
+    assert turn.locator(".sources figure.source").count() >= 1, turn.inner_text()
     screenshot(page, "portal-lawyer-answer")
 
     seen = ask_and_follow(page, "Does that also apply to former clients?", turn=1)

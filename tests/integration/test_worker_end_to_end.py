@@ -24,6 +24,7 @@ QUESTION = (
     "have to notify individuals of a breach of unsecured PHI?"
 )
 CANARIES = ["John Smith", "4455667"]
+UNANSWERABLE = "What is the maximum dollar fine per HIPAA violation?"
 
 
 def test_an_inquiry_is_answered_by_a_real_worker_and_no_store_holds_the_pii(
@@ -36,6 +37,15 @@ def test_an_inquiry_is_answered_by_a_real_worker_and_no_store_holds_the_pii(
     )
     assert response.status_code == 202
     inquiry_id = response.json()["id"]
+    unanswerable_id = (
+        token_client(clinician)
+        .post(
+            "/api/v1/inquiries",
+            {"domain": "healthcare", "jurisdiction": "US", "question": UNANSWERABLE},
+            format="json",
+        )
+        .json()["id"]
+    )
 
     # The message waits in the broker until the worker starts: it carries the id and no content.
     messages = broker_messages()
@@ -51,12 +61,15 @@ def test_an_inquiry_is_answered_by_a_real_worker_and_no_store_holds_the_pii(
         worker.log_path.read_text()[-3000:],
     )
     answer = inquiry_content(inquiry, viewer=clinician)["answer"]
-    assert "60" in answer
-    # The rule that answers is retrieved first. Whether the 135M model marks its citation
-    # varies with the passages beside it; tests/assistant/test_pipeline.py checks citing.
+    # The delivered answer states the 60 days in the rule's own words and cites the rule.
+    assert "60 calendar days" in answer
     retrieved = AuditEvent.objects.get(inquiry_id=inquiry_id, event_type="inquiry.retrieved")
     assert retrieved.details["passage_ids"][0] == "hc-hipaa-164-404-b"
     detail = token_client(clinician).get(f"/api/v1/inquiries/{inquiry_id}").json()
+    assert detail["grounding"] in {"verified", "quoted"}
+    assert "45 CFR 164.404(b)" in [c["citation"] for c in detail["citations"]]
+    quoted = next(c for c in detail["citations"] if c["citation"] == "45 CFR 164.404(b)")
+    assert "60 calendar days" in quoted["quote"] and f'"{quoted["quote"]}"' in answer
     assert detail["status"] == "answered"
     assert detail["redacted_question"].startswith(
         "My patient <PERSON_1>, MRN <MEDICAL_RECORD_NUMBER_1>,"
@@ -71,10 +84,18 @@ def test_an_inquiry_is_answered_by_a_real_worker_and_no_store_holds_the_pii(
         "inquiry.screened",
         "inquiry.policy_decided",
         "inquiry.retrieved",
+        "inquiry.evidence_selected",
         "inquiry.generated",
+        "inquiry.verified",
         "inquiry.output_screened",
         "inquiry.answered",
     ]
+    # A question the sources do not answer is abstained on, with no model call.
+    unanswered = wait_until_finished(unanswerable_id, worker)
+    assert (unanswered.status, unanswered.grounding) == ("answered", "abstained")
+    assert inquiry_content(unanswered, viewer=clinician)["answer"].startswith(
+        "The sources for this domain and jurisdiction do not answer this question."
+    )
     stored = all_text_in_database()
     worker_log = worker.log_path.read_text()
     assert "Task assistant.tasks.inquiry_run[" in worker_log and "succeeded" in worker_log

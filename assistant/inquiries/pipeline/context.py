@@ -15,6 +15,9 @@ from domains.models import Domain
 
 if TYPE_CHECKING:
     from assistant.backends import Generation
+    from assistant.grounding.compose import Delivery
+    from assistant.grounding.evidence import Evidence, EvidenceChoice
+    from assistant.grounding.verify import Verification
     from assistant.inquiries.pipeline.drafts import DraftPublisher
     from compliance.decisions import ContentDecision, RouteDecision
     from compliance.pii import Screening
@@ -56,16 +59,27 @@ class Run:
     content: ContentDecision | None = None
     # retrieve
     passages: list[RetrievedPassage] = field(default_factory=list)
+    # select_evidence
+    evidence: EvidenceChoice | None = None
     # generate
     draft_interval: float = DRAFT_INTERVAL_SECONDS
     messages: list[dict[str, str]] = field(default_factory=list)
-    included: list[RetrievedPassage] = field(default_factory=list)
+    included: list[Evidence] = field(default_factory=list)  # the evidence in the prompt
     drafts: DraftPublisher | None = None
     generation: Generation | None = None
+    # verify
+    verification: Verification | None = None
+    # screen_output
+    delivery: Delivery | None = None
 
     @property
     def domain(self) -> Domain:
         return self.inquiry.domain
+
+    @property
+    def question(self) -> str:
+        """The question as the model may see it: redacted."""
+        return self.screening.text
 
     @property
     def notice(self) -> str:

@@ -1,17 +1,19 @@
-"""Step 5, generate: the routed model backend writes the answer from the redacted question, the
-retrieved passages and the conversation's earlier turns. The answer streams as screened
-drafts while it is written."""
+"""Step 6, generate: the routed model backend writes a short answer from the numbered evidence
+alone, guided by the domain's worked examples. While it writes, the draft streams to the
+requester screened for personal data and labelled as a draft; only what verification keeps of
+it is delivered."""
 
 from __future__ import annotations
 
 from django.views.decorators.debug import sensitive_variables
 
 from assistant.backends import backend_for
+from assistant.grounding.prompt import grounded_messages
+from assistant.grounding.verify import DraftWatch
 from assistant.inquiries.claims import Progress, step_commit
 from assistant.inquiries.pipeline.context import Run, StepFailed
 from assistant.inquiries.pipeline.drafts import DraftPublisher
 from assistant.models import Inquiry
-from assistant.prompting import build_messages
 from compliance.models import AuditEvent
 
 GENERAL_ONLY_INSTRUCTION = (
@@ -28,19 +30,25 @@ def generate(run: Run) -> None:
         system_prompt = run.domain.system_prompt
         if run.content.action == "general_only":
             system_prompt += f"\n\n{GENERAL_ONLY_INSTRUCTION}"
-        run.messages, run.included = build_messages(
+        run.messages, run.included = grounded_messages(
             system_prompt=system_prompt,
-            question=run.screening.text,
-            passages=run.passages,
+            examples=run.domain.answer_examples,
+            evidence=run.evidence.units,
+            question=run.question,
+            earlier_question=(run.history.questions or [""])[-1],
             count_tokens=backend.count_tokens,
             max_input_tokens=profile["max_input_tokens"],
-            history=run.history.turns(),
         )
         run.drafts = DraftPublisher(
             run.inquiry, run.key, entities=run.summary["entities"], interval=run.draft_interval
         )
         run.generation = backend.generate(
-            run.messages, max_new_tokens=profile["max_new_tokens"], on_text=run.drafts
+            run.messages,
+            max_new_tokens=profile["max_new_tokens"],
+            on_text=run.drafts,
+            stop=DraftWatch(run.included, question=run.question),
+            # The instructions and worked examples: everything but the question's own message.
+            shared_prefix=len(run.messages) - 1,
         )
         if run.drafts.screening_error is not None:
             raise StepFailed(
@@ -56,7 +64,7 @@ def generate(run: Run) -> None:
             "region": profile["region"],
             "prompt_tokens": generation.prompt_tokens,
             "completion_tokens": generation.completion_tokens,
-            "passages_in_prompt": len(run.included),
+            "evidence_in_prompt": len(run.included),
             "ms": run.timings["generate_ms"],
         },
         model_id=generation.model_id,

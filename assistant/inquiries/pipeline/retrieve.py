@@ -1,35 +1,28 @@
 """Step 4, retrieve: the domain's passages for the redacted question that apply to the
-inquiry's jurisdiction. When none is relevant enough, the inquiry is answered with that fact
-and no model is called."""
+inquiry's jurisdiction. When none is relevant enough, the service says the sources do not
+answer, and no model is called."""
 
 from __future__ import annotations
 
 import logging
 
-from assistant.inquiries.claims import Progress, inquiry_finish, step_commit
+from assistant.inquiries.claims import Progress, step_commit
 from assistant.inquiries.pipeline.context import Run, StepFailed
+from assistant.inquiries.pipeline.deliver import abstention, deliver
 from assistant.models import Inquiry
-from assistant.prompting import compose_answer
 from assistant.tracebacks import safe_traceback
 from compliance.models import AuditEvent
 from domains.selectors import passages_retrieve
 
 logger = logging.getLogger(__name__)
 
-NO_PASSAGES_TEXT = (
-    "The available sources for this domain and jurisdiction do not cover this question, so no "
-    "answer was generated."
-)
-
 
 def retrieve(run: Run) -> None:
     inquiry = run.inquiry
-    # A follow-up ("and for a business associate?") is retrieved with the turn before it.
-    query = "\n".join([*run.history.questions[-1:], run.screening.text])
     with run.timed("retrieve"):
         try:
             run.passages = passages_retrieve(
-                domain=run.domain, jurisdiction=inquiry.jurisdiction, query=query
+                domain=run.domain, jurisdiction=inquiry.jurisdiction, query=retrieval_query(run)
             )
         except Exception as exc:
             logger.error("inquiry %s: retrieval failed: %s", inquiry.id, safe_traceback(exc))
@@ -46,11 +39,9 @@ def retrieve(run: Run) -> None:
         progress=Progress.GENERATING,
     )
     if not run.passages:
-        inquiry_finish(
-            inquiry,
-            run.key,
-            answer=compose_answer(run.notice, NO_PASSAGES_TEXT, run.summary["disclaimer"]),
-            grounding=Inquiry.Grounding.NO_PASSAGES,
-            timings=run.timings,
-        )
-        run.finished = True
+        deliver(run, abstention(run, grounding=Inquiry.Grounding.NO_PASSAGES))
+
+
+def retrieval_query(run: Run) -> str:
+    # A follow-up ("and for a business associate?") is retrieved with the turn before it.
+    return "\n".join([*run.history.questions[-1:], run.question])

@@ -19,6 +19,8 @@ from assistant.inquiries.pipeline.retrieve import retrieve
 from assistant.inquiries.pipeline.route import route
 from assistant.inquiries.pipeline.screen_input import screen_input
 from assistant.inquiries.pipeline.screen_output import screen_output
+from assistant.inquiries.pipeline.select_evidence import select_evidence
+from assistant.inquiries.pipeline.verify import verify
 from assistant.models import Inquiry
 from assistant.tracebacks import safe_traceback
 
@@ -26,7 +28,16 @@ logger = logging.getLogger(__name__)
 
 Step = Callable[[Run], None]
 
-STEPS: tuple[Step, ...] = (route, screen_input, decide, retrieve, generate, screen_output)
+STEPS: tuple[Step, ...] = (
+    route,
+    screen_input,
+    decide,
+    retrieve,
+    select_evidence,
+    generate,
+    verify,
+    screen_output,
+)
 
 
 class RetryLater(Exception):

@@ -1,0 +1,37 @@
+"""How an answer reaches the requester, whichever step ends the inquiry: the delivery's text
+between the policy's notice and its disclaimer, its quotes as the citations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from assistant.grounding.compose import Delivery, abstained, with_notice_and_disclaimer
+from assistant.inquiries.claims import inquiry_finish
+from assistant.inquiries.pipeline.context import Run
+
+
+def deliver(
+    run: Run,
+    delivery: Delivery,
+    *,
+    answer_entities: dict[str, int] | None = None,
+    screening_details: dict[str, Any] | None = None,
+) -> None:
+    run.delivery = delivery
+    inquiry_finish(
+        run.inquiry,
+        run.key,
+        answer=with_notice_and_disclaimer(run.notice, delivery.text, run.summary["disclaimer"]),
+        citations=delivery.citations(),
+        grounding=delivery.grounding,
+        answer_entities=answer_entities,
+        timings=run.timings,
+        screening_details=screening_details,
+    )
+    run.finished = True
+
+
+def abstention(run: Run, *, grounding: str) -> Delivery:
+    """The abstention for this run, with what was searched."""
+    searched = f"the {run.domain.name} sources that apply in {run.inquiry.jurisdiction}"
+    return abstained(searched=searched, grounding=grounding)

@@ -1,0 +1,44 @@
+"""Step 5, select evidence: the sentences and clauses of the retrieved passages that answer the
+question, scored against it. When even the best is weak, the service abstains and says what it
+searched; no model is called."""
+
+from __future__ import annotations
+
+from assistant.grounding.evidence import choose
+from assistant.inquiries.claims import step_commit
+from assistant.inquiries.pipeline.context import Run
+from assistant.inquiries.pipeline.deliver import abstention, deliver
+from assistant.inquiries.pipeline.retrieve import retrieval_query
+from assistant.models import Inquiry
+from compliance.models import AuditEvent
+from domains.embeddings import embed_cached
+
+
+def select_evidence(run: Run) -> None:
+    model = run.domain.embedding_model
+    with run.timed("evidence"):
+        run.evidence = choose(
+            retrieval_query(run), run.passages, embed=lambda texts: embed_cached(texts, model=model)
+        )
+    step_commit(
+        run.inquiry,
+        AuditEvent.Type.INQUIRY_EVIDENCE_SELECTED,
+        {
+            "evidence": [
+                {
+                    "passage_id": e.passage.source_id,
+                    "start": e.start,
+                    "end": e.end,
+                    "score": round(e.score, 4),
+                }
+                for e in run.evidence.units
+            ],
+            "units_considered": run.evidence.considered,
+            "best_score": round(run.evidence.best_score, 4),
+            "abstained": run.evidence.weak,
+            "unanswered": run.evidence.unanswered,
+            "ms": run.timings["evidence_ms"],
+        },
+    )
+    if run.evidence.weak:
+        deliver(run, abstention(run, grounding=Inquiry.Grounding.ABSTAINED))
