@@ -52,11 +52,8 @@ def evidence(*passages: P) -> list[Evidence]:
     return [Evidence(n, p, 0, len(p.text), 1.0) for n, p in enumerate(passages, start=1)]
 
 
-def check(draft: str, *passages: P, question: str = QUESTION) -> list[tuple[str, tuple]]:
-    return [
-        (s.reason or "kept", s.evidence)
-        for s in verify(draft, evidence(*passages), question=question).sentences
-    ]
+def check(draft: str, *passages: P) -> list[tuple[str, tuple]]:
+    return [(s.reason or "kept", s.evidence) for s in verify(draft, evidence(*passages)).sentences]
 
 
 # --- verification ---------------------------------------------------------------------------
@@ -92,15 +89,14 @@ def test_numbers_durations_and_bounds_must_be_the_evidences(draft, outcome):
     ],
 )
 def test_must_must_not_may_and_need_not_must_agree_with_the_evidence(draft, outcome):
-    assert check(draft, EXEMPT, question="Do we log treatment disclosures?")[0][0] == outcome
+    assert check(draft, EXEMPT)[0][0] == outcome
 
 
 def test_a_negation_the_evidence_does_not_make_is_dropped():
-    question = "When must the controller notify the supervisory authority of a breach?"
     kept = "The controller shall notify the supervisory authority not later than 72 hours [1]."
     negating = "The controller does not notify the supervisory authority within 72 hours [1]."
-    assert check(kept, GDPR, question=question)[0][0] == "kept"
-    assert check(negating, GDPR, question=question)[0][0] == "negation"
+    assert check(kept, GDPR)[0][0] == "kept"
+    assert check(negating, GDPR)[0][0] == "negation"
 
 
 @pytest.mark.parametrize(
@@ -116,7 +112,7 @@ def test_rule_references_must_be_in_the_evidence_or_its_label(draft, outcome):
 
 def test_a_reference_to_an_article_covers_its_paragraphs():
     draft = "Under Article 33, the controller shall notify the supervisory authority within 72 hours [1]."
-    assert check(draft, GDPR, question="When must a breach be reported?")[0][0] == "kept"
+    assert check(draft, GDPR)[0][0] == "kept"
 
 
 def test_a_sentence_that_restates_nothing_of_the_evidence_is_dropped():
@@ -134,6 +130,24 @@ def test_fragments_and_the_models_abstention_are_dropped_with_their_reasons():
     assert [reason for reason, _ in outcome] == ["fragment", "model_abstained"]
 
 
+def test_a_verdict_is_taken_off_and_a_restated_question_is_no_evidence():
+    bar = P(
+        "t",
+        "45 CFR 160.414",
+        "No action under this subpart may be entertained unless commenced by the Secretary within 6 years from the date of the violation.",
+    )
+    outcome = verify(
+        "Yes, there is a time bar on HHS starting a penalty action over an old violation [1]. "
+        "No, no action may be entertained unless commenced by the Secretary within 6 years [1].",
+        evidence(bar),
+    ).sentences
+    assert [s.reason or "kept" for s in outcome] == ["coverage", "kept"]
+    assert (
+        outcome[1].text
+        == "No action may be entertained unless commenced by the Secretary within 6 years."
+    )
+
+
 def test_markers_after_the_full_stop_belong_to_the_sentence_before_them():
     assert draft_sentences("Notify within 60 days. [1] Keep records.") == [
         ("Notify within 60 days.", [1]),
@@ -145,16 +159,15 @@ def test_the_audit_summary_has_counts_and_reasons_and_no_text():
     verification = verify(
         "A covered entity must notify individuals within 60 days [1]. A hospital has 7 days to notify patients [1].",
         evidence(BREACH),
-        question=QUESTION,
     )
     assert verification.summary() == {"sentences": 2, "kept": 1, "dropped": {"number": 1}}
 
 
 def test_the_draft_watch_stops_at_the_first_sentence_that_fails():
-    watch = DraftWatch(evidence(BREACH), question=QUESTION)
+    watch = DraftWatch(evidence(BREACH))
     assert not watch("A covered entity must notify affected individuals within 60 days [1].")
     assert watch("A hospital has 7 days [1]. It")
-    patient = DraftWatch(evidence(BREACH), question=QUESTION, max_sentences=1)
+    patient = DraftWatch(evidence(BREACH), max_sentences=1)
     assert patient("A covered entity must notify affected individuals within 60 days [1]. The")
 
 
@@ -324,7 +337,6 @@ def test_delivery_quotes_the_evidence_the_verified_sentences_rest_on_renumbered(
     verification = verify(
         "A covered entity must notify affected individuals within 60 days [2].",
         evidence(GDPR, BREACH),
-        question=QUESTION,
     )
     delivery = delivered(verification, evidence(GDPR, BREACH))
     assert delivery.grounding == "verified"
@@ -337,7 +349,7 @@ def test_delivery_quotes_the_evidence_the_verified_sentences_rest_on_renumbered(
 
 
 def test_without_a_verified_sentence_the_evidence_is_quoted_alone():
-    verification = verify("A hospital has 7 days [1].", evidence(BREACH), question=QUESTION)
+    verification = verify("A hospital has 7 days [1].", evidence(BREACH))
     delivery = delivered(verification, evidence(BREACH))
     assert delivery.grounding == "quoted"
     assert delivery.text.startswith(f"{QUOTES_LEAD}\n\n[1] 45 CFR 164.404(b): ")

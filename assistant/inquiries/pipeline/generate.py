@@ -46,7 +46,7 @@ def generate(run: Run) -> None:
             run.messages,
             max_new_tokens=profile["max_new_tokens"],
             on_text=run.drafts,
-            stop=DraftWatch(run.included, question=run.question),
+            stop=DraftWatch(run.included),
             # The instructions and worked examples: everything but the question's own message.
             shared_prefix=len(run.messages) - 1,
         )

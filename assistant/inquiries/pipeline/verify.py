@@ -16,7 +16,7 @@ from compliance.models import AuditEvent
 @sensitive_variables()
 def verify(run: Run) -> None:
     with run.timed("verify"):
-        run.verification = verify_draft(run.generation.text, run.included, question=run.question)
+        run.verification = verify_draft(run.generation.text, run.included)
     step_commit(
         run.inquiry,
         AuditEvent.Type.INQUIRY_VERIFIED,
