@@ -16,6 +16,10 @@ def test_shipped_domains_are_valid_and_include_the_three_practice_areas():
         assert definition.system_prompt
         assert definition.roles
         assert definition.models[0]["model"] == "smollm2-135m-instruct"
+        # Worked examples for the answer prompt, one of them an abstention.
+        answers = [example["answer"] for example in definition.answer_examples]
+        assert len(answers) >= 2
+        assert "The evidence does not answer this question." in answers
 
 
 @pytest.mark.parametrize("slug", ["healthcare", "legal", "finance"])
@@ -98,6 +102,17 @@ def test_a_valid_definition_loads_with_defaults(tmp_path):
         (VALID.replace("slug: demo", "slug: other"), "slug", "must match its folder"),
         (VALID.replace("[corpus.jsonl]", "[../../etc/passwd]"), "corpus", "is not a file in"),
         ("slug: [unclosed", "<document>", "is not valid YAML (line 1)"),
+        (
+            VALID + "answer_examples: [{question: 'Q?', answer: 'A [2].',"
+            " evidence: [{citation: R 1, text: T}]}]\n",
+            "answer_examples[0].answer",
+            "cites evidence it does not have (1 given)",
+        ),
+        (
+            VALID + "answer_examples: [{question: 'Q?', answer: 'A.'}]\n",
+            "answer_examples[0]",
+            "must have exactly evidence, question and answer",
+        ),
     ],
 )
 def test_invalid_definition_names_the_file_and_the_key(tmp_path, body, key, problem):

@@ -68,7 +68,9 @@ def _modes(value: str) -> list[str]:
     modes = [m.strip() for m in value.split(",") if m.strip()]
     unknown = [m for m in modes if m not in MODES]
     if not modes or unknown:
-        raise CommandError(f"--modes: {', '.join(unknown) or value!r} (known: {', '.join(MODES)})")
+        raise CommandError(
+            f"--modes: {', '.join(unknown) or 'none given'} (known: {', '.join(MODES)})"
+        )
     return modes
 
 
