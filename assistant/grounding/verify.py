@@ -165,19 +165,29 @@ def _number_given(number: Number, given: list[Number]) -> bool:
 
 class DraftWatch:
     """Ends a draft early, for ``ModelBackend.generate(stop=...)``: once it holds
-    ``max_sentences`` complete sentences, or as soon as a complete sentence fails verification.
-    A model that has left its evidence seldom comes back to it, and what it writes next would
-    be dropped as well; stopping there saves the time it would take to write it."""
+    ``max_sentences`` complete sentences, as soon as a complete sentence fails verification, or
+    when the sentence being written has ``PARTIAL_WORDS`` content words and not half of them are
+    the evidence's. A model that has left its evidence seldom comes back to it, and what it
+    writes next would be dropped as well; stopping there saves the time it would take."""
+
+    PARTIAL_WORDS = 8
 
     def __init__(self, evidence: Sequence[Evidence], *, max_sentences: int = 2) -> None:
         self.evidence = evidence
         self.max_sentences = max_sentences
         self.checked = 0
+        self.supported = set(content_words(" ".join(f"{e.citation} {e.text}" for e in evidence)))
 
     def __call__(self, draft: str) -> bool:
-        complete = draft_sentences(draft)[:-1]  # the last may still be being written
+        sentences = draft_sentences(draft)
+        complete, writing = sentences[:-1], sentences[-1:]
         for sentence, markers in complete[self.checked :]:
             self.checked += 1
             if not _check(sentence, markers, self.evidence).kept:
                 return True
-        return self.checked >= self.max_sentences
+        if self.checked >= self.max_sentences:
+            return True
+        words = content_words(writing[0][0]) if writing else []
+        return len(words) >= self.PARTIAL_WORDS and 2 * sum(
+            w in self.supported for w in words
+        ) < len(words)

@@ -167,6 +167,9 @@ def test_the_draft_watch_stops_at_the_first_sentence_that_fails():
     watch = DraftWatch(evidence(BREACH))
     assert not watch("A covered entity must notify affected individuals within 60 days [1].")
     assert watch("A hospital has 7 days [1]. It")
+    wandering = "This is a medical device company's policy on how much time can be taken off of a patient's due date"
+    assert DraftWatch(evidence(BREACH))(wandering)
+    assert not DraftWatch(evidence(BREACH))(BREACH.text[:150])
     patient = DraftWatch(evidence(BREACH), max_sentences=1)
     assert patient("A covered entity must notify affected individuals within 60 days [1]. The")
 
