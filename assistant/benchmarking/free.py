@@ -10,25 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from assistant.backends import backend_for
 from assistant.grounding.compose import with_notice_and_disclaimer
+from assistant.grounding.evidence import PassageLike
 from assistant.inquiries.claims import inquiry_finish
 from assistant.inquiries.pipeline.context import Run
 from assistant.inquiries.pipeline.drafts import DraftPublisher
-from assistant.inquiries.pipeline.generate import GENERAL_ONLY_INSTRUCTION
+from assistant.inquiries.pipeline.generate import system_prompt_for
 from compliance import pii
 from compliance.citations import normalise_reference, references_in
-
-
-class PassageLike(Protocol):
-    source_id: str
-    citation: str
-    title: str
-    text: str
-    score: float
-
 
 GROUNDING_RULES = (
     "Answer only from the numbered passages. After each statement, cite the passage it comes "
@@ -195,9 +186,7 @@ def free_generate(run: Run) -> None:
     profile = run.route.backend
     with run.timed("generate"):
         backend = backend_for(profile)
-        system_prompt = run.domain.system_prompt
-        if run.content.action == "general_only":
-            system_prompt += f"\n\n{GENERAL_ONLY_INSTRUCTION}"
+        system_prompt = system_prompt_for(run)
         run.messages, run.included = build_messages(
             system_prompt=system_prompt,
             question=run.question,

@@ -22,14 +22,19 @@ GENERAL_ONLY_INSTRUCTION = (
 )
 
 
+def system_prompt_for(run: Run) -> str:
+    """The domain's instructions, narrowed to general information when a refusal rule says so."""
+    if run.content.action == "general_only":
+        return f"{run.domain.system_prompt}\n\n{GENERAL_ONLY_INSTRUCTION}"
+    return run.domain.system_prompt
+
+
 @sensitive_variables()
 def generate(run: Run) -> None:
     profile = run.route.backend
     with run.timed("generate"):
         backend = backend_for(profile)
-        system_prompt = run.domain.system_prompt
-        if run.content.action == "general_only":
-            system_prompt += f"\n\n{GENERAL_ONLY_INSTRUCTION}"
+        system_prompt = system_prompt_for(run)
         run.messages, run.included = grounded_messages(
             system_prompt=system_prompt,
             examples=run.domain.answer_examples,
