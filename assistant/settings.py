@@ -167,6 +167,9 @@ if not DEBUG and not AUDIT_SIGNING_KEY_FILE.is_file():
         "with: python manage.py audit_keys create --path <file> (keep it off the database server)."
     )
 AUDIT_CHECKPOINT_SECONDS = env_int("AUDIT_CHECKPOINT_SECONDS", 300)
+# Every checkpoint is also appended here, out of the database's reach (another volume, an
+# append-only mount); `audit_verify --checkpoints` holds the database to it. Empty: not kept.
+AUDIT_WITNESS_FILE = env_str("AUDIT_WITNESS_FILE", "")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 if not DEBUG:

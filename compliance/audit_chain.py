@@ -120,6 +120,7 @@ class Problem:
 class Report:
     events_checked: int = 0
     checkpoints_checked: int = 0
+    witnessed_checked: int = 0
     head_seq: int = 0
     head_hash: str = GENESIS
     last_signed_seq: int = 0
@@ -153,6 +154,11 @@ class Report:
                 f"OK: {self.events_checked} events and {self.checkpoints_checked} signed "
                 f"checkpoints verify; head is event #{self.head_seq}, signed up to "
                 f"#{self.last_signed_seq}."
+                + (
+                    f" {self.witnessed_checked} witnessed checkpoints agree."
+                    if self.witnessed_checked
+                    else ""
+                )
             )
         first = self.first_problem
         assert first is not None
@@ -165,6 +171,7 @@ class Report:
             "ok": self.ok,
             "events_checked": self.events_checked,
             "checkpoints_checked": self.checkpoints_checked,
+            "witnessed_checked": self.witnessed_checked,
             "head_seq": self.head_seq,
             "last_signed_seq": self.last_signed_seq,
             "first_problem": asdict(first) if first else None,
@@ -227,6 +234,63 @@ def _checkpoints_check(
     return by_seq
 
 
+def _witness_check(
+    witnessed: list[dict[str, Any]],
+    stored: list[dict[str, Any]],
+    public_keys: dict[str, Ed25519PublicKey],
+    signed: dict[int, dict[str, Any]],
+    report: Report,
+) -> None:
+    """Hold the database's checkpoints to a copy kept outside it (the checkpoint log, or the
+    witness file): a checkpoint the witness has and the database lacks was deleted or rolled
+    back, and a witnessed checkpoint still anchors the chain the database now holds."""
+    stored_by_number = {cp["number"]: cp for cp in stored}
+    for cp in witnessed:
+        number = cp.get("number")
+        key = public_keys.get(cp.get("key_id", ""))
+        try:
+            if key is None:
+                raise InvalidSignature
+            key.verify(base64.b64decode(cp["signature"]), checkpoint_message(cp))
+        except (InvalidSignature, ValueError, KeyError, TypeError):
+            report.add(
+                Problem(
+                    "witness_signature",
+                    f"witnessed checkpoint #{number} does not carry a trusted signature: the "
+                    "witness was altered, or signed with a key that is not trusted",
+                    checkpoint=number,
+                )
+            )
+            continue
+        report.witnessed_checked += 1
+        kept = stored_by_number.get(number)
+        if kept is None:
+            report.add(
+                Problem(
+                    "checkpoint_deleted",
+                    f"checkpoint #{number} (event #{cp['seq']}, signed {cp.get('signed_at')}) "
+                    "is witnessed but not in the database: checkpoints were deleted or the "
+                    "trail was rolled back",
+                    checkpoint=number,
+                )
+            )
+        elif (kept["seq"], kept["hash"], kept["signature"]) != (
+            cp["seq"],
+            cp["hash"],
+            cp["signature"],
+        ):
+            report.add(
+                Problem(
+                    "checkpoint_replaced",
+                    f"checkpoint #{number} in the database is not the one witnessed (event "
+                    f"#{cp['seq']}): checkpoints were replaced",
+                    checkpoint=number,
+                )
+            )
+        # Either way the witnessed signature anchors the chain at its event.
+        signed.setdefault(cp["seq"], cp)
+
+
 def _columns_mismatch(content: dict[str, Any], columns: dict[str, Any]) -> list[str]:
     return [name for name, value in columns.items() if content.get(name) != value]
 
@@ -238,6 +302,7 @@ def verify(
     *,
     contiguous: bool = True,
     head: tuple[int, str] | None = None,
+    witnessed: list[dict[str, Any]] | None = None,
 ) -> Report:
     """Check a chain, in stored order.
 
@@ -245,10 +310,13 @@ def verify(
     canonical text) and, optionally, ``"columns"``: the same fields as stored in separate
     database columns, which must agree with the content. With ``contiguous=False`` (an export
     of selected segments) the chain may skip from one signed checkpoint to the event after
-    another. ``head`` is the (seq, hash) the database says the chain ends at.
+    another. ``head`` is the (seq, hash) the database says the chain ends at. ``witnessed``
+    are signed checkpoints kept outside the database, which it must still hold and agree with.
     """
     report = Report()
     signed = _checkpoints_check(checkpoints, public_keys, report)
+    if witnessed:
+        _witness_check(witnessed, checkpoints, public_keys, signed, report)
     prev_seq, prev_hash = 0, GENESIS
     recent: OrderedDict[str, int] = OrderedDict({GENESIS: 0})
     for event in events:

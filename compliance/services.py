@@ -7,15 +7,19 @@ import uuid
 import zipfile
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
 from typing import IO, Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
 from django.utils import timezone
 
 from compliance import audit_chain
-from compliance.audit_chain import Report, canonical, chain_hash
+from compliance.audit_chain import Problem, Report, canonical, chain_hash
+from compliance.audit_witness import WitnessError, configured_witness, witness_append
 from compliance.models import AuditChainHead, AuditCheckpoint, AuditEvent, audit_time
 from compliance.signing import signing_key, trusted_public_keys
 
@@ -142,6 +146,10 @@ def audit_checkpoint_create() -> AuditCheckpoint | None:
         )
         checkpoint = AuditCheckpoint.objects.create(**signed)
     checkpoint_logger.info("audit checkpoint %s", canonical(signed))
+    # After the commit: a witnessed checkpoint that never reached the database would read as
+    # a deleted one, while one missing from the witness only narrows what it proves.
+    if settings.AUDIT_WITNESS_FILE:
+        witness_append(Path(settings.AUDIT_WITNESS_FILE), canonical(signed))
     return checkpoint
 
 
@@ -162,11 +170,23 @@ def audit_verify(
     actor: AbstractBaseUser | None = None,
     record: bool = True,
     progress: Callable[[Iterator[dict[str, Any]], int], Iterator[dict[str, Any]]] | None = None,
+    witnessed: list[dict[str, Any]] | None = None,
+    max_unsigned_age: timedelta | None = None,
 ) -> Report:
     """Check the whole chain, its head and every checkpoint; record the outcome in the trail.
-    ``progress`` wraps the event stream (given its length), for a progress bar."""
+    ``progress`` wraps the event stream (given its length), for a progress bar. ``witnessed``
+    are checkpoints kept outside the database (``audit_witness.witness_read``; by default the
+    ``AUDIT_WITNESS_FILE``, ``[]`` for none); with
+    ``max_unsigned_age``, events left unsigned for longer fail the check (checkpoints stopped,
+    or the newest ones were deleted)."""
     # The head first: events up to it are committed (they commit with it), later appends are
     # left for the next run.
+    unreadable = None
+    if witnessed is None:
+        try:
+            witnessed = configured_witness()
+        except WitnessError as exc:
+            witnessed, unreadable = [], exc
     head = AuditChainHead.objects.filter(pk=1).first()
     head_seq, head_hash = (head.seq, head.hash) if head else (0, audit_chain.GENESIS)
     checkpoints = [cp.as_dict() for cp in AuditCheckpoint.objects.order_by("number")]
@@ -181,7 +201,13 @@ def audit_verify(
         checkpoints,
         trusted_public_keys(),
         head=(head_seq, head_hash),
+        witnessed=witnessed,
     )
+    if unreadable is not None:
+        # Fail closed: a witness that cannot be read cannot vouch for the checkpoints.
+        report.add(Problem("witness_unreadable", f"the checkpoint witness: {unreadable}"))
+    if max_unsigned_age is not None:
+        _unsigned_age_check(report, max_unsigned_age)
     if record:
         audit_event_record(
             actor=actor,
@@ -190,6 +216,26 @@ def audit_verify(
             details=report.as_dict(),
         )
     return report
+
+
+def _unsigned_age_check(report: Report, allowed: timedelta) -> None:
+    oldest = (
+        AuditEvent.objects.filter(seq__gt=report.last_signed_seq)
+        .order_by("seq")
+        .values_list("seq", "created_at")
+        .first()
+    )
+    if oldest is not None and oldest[1] < timezone.now() - allowed:
+        seq, created_at = oldest
+        report.add(
+            Problem(
+                "unsigned_too_long",
+                f"event #{seq} ({audit_time(created_at)}) is not covered by a signed checkpoint "
+                f"after more than {int(allowed.total_seconds())} s: checkpoints have stopped, or "
+                "the newest were deleted",
+                seq=seq,
+            )
+        )
 
 
 def audit_verification_last() -> AuditEvent | None:

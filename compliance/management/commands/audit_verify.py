@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from compliance.audit_witness import WitnessError, configured_witness, witness_read
 from compliance.services import audit_verify
 from compliance.signing import SigningKeyError
 
@@ -23,6 +26,25 @@ class Command(BaseCommand):
             action="store_true",
             help="do not append an audit.verified event with the outcome",
         )
+        parser.add_argument(
+            "--checkpoints",
+            metavar="FILE",
+            help="signed checkpoints kept outside the database (the witness file, or the "
+            "collected compliance.audit.checkpoints log) that the database must still hold; "
+            "default: AUDIT_WITNESS_FILE when it is set",
+        )
+        parser.add_argument(
+            "--max-unsigned-age",
+            type=int,
+            metavar="SECONDS",
+            help="fail when an event has waited longer than this for a signed checkpoint",
+        )
+
+    def _witnessed(self, name: str | None) -> list[dict]:
+        try:
+            return witness_read(Path(name)) if name else configured_witness()
+        except WitnessError as exc:
+            raise CommandError(str(exc)) from None
 
     def handle(self, *args, **options) -> None:
         quiet = options["verbosity"] == 0 or options["json"]
@@ -30,8 +52,17 @@ class Command(BaseCommand):
         def progress(events, total):
             return tqdm(events, total=total, desc="Verifying", unit="event", disable=quiet)
 
+        witnessed = self._witnessed(options["checkpoints"])
+        max_age = options["max_unsigned_age"]
+        if max_age is not None and max_age <= 0:
+            raise CommandError("--max-unsigned-age: give a number of seconds above 0")
         try:
-            report = audit_verify(record=not options["no_record"], progress=progress)
+            report = audit_verify(
+                record=not options["no_record"],
+                progress=progress,
+                witnessed=witnessed,
+                max_unsigned_age=timedelta(seconds=max_age) if max_age else None,
+            )
         except SigningKeyError as exc:
             raise CommandError(str(exc)) from None
         if options["json"]:
