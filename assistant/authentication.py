@@ -61,6 +61,16 @@ def token_revoke(*, user: AbstractBaseUser, public_id: uuid.UUID) -> None:
         )
 
 
+def client_address(request: HttpRequest) -> str | None:
+    """The caller's address as throttling sees it, so that the login lockout and the API
+    throttles agree: REMOTE_ADDR, or with NUM_PROXIES trusted proxies in front, the address
+    the outermost of them saw (the entry they appended to X-Forwarded-For). Entries the
+    client wrote itself are never trusted."""
+    from rest_framework.throttling import BaseThrottle
+
+    return BaseThrottle().get_ident(request)
+
+
 def username_for_lockout(request: HttpRequest, credentials: dict | None) -> str:
     """The key failed logins are counted under: an HMAC, so a mistyped username (which may be
     someone's name or e-mail address) is never kept in the cache as typed."""

@@ -325,6 +325,9 @@ REST_FRAMEWORK = {
         "anon": env_str("API_THROTTLE_ANON", "60/hour"),
     },
     "EXCEPTION_HANDLER": "assistant.exceptions.api_exception_handler",
+    # Trusted reverse proxies in front of the service. Without it DRF would key the throttles
+    # on X-Forwarded-For as the client wrote it, which a client can change at every request.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
@@ -465,6 +468,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_CALLABLE = "assistant.authentication.username_for_lockout"
+AXES_CLIENT_IP_CALLABLE = "assistant.authentication.client_address"
 AXES_LOCKOUT_CALLABLE = "assistant.authentication.locked_out_response"
 AXES_VERBOSE = False
 AXES_ENABLE_ADMIN = False
