@@ -1,22 +1,35 @@
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxValueValidator
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from compliance.models import AuditEvent
+
+# The day after "To" bounds the search, and must still be a date with room for a time zone.
+LAST_DAY = date.max - timedelta(days=2)
+date_in_range = MaxValueValidator(LAST_DAY, f"Dates go up to {LAST_DAY.isoformat()}.")
 
 
 class AuditFilterForm(forms.Form):
     """The officer's search: every field optional, all combined with AND."""
 
     date_from = forms.DateField(
-        required=False, label="From", widget=forms.DateInput({"type": "date"})
+        required=False,
+        label="From",
+        widget=forms.DateInput({"type": "date"}),
+        validators=[date_in_range],
     )
-    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput({"type": "date"}))
+    date_to = forms.DateField(
+        required=False,
+        label="To",
+        widget=forms.DateInput({"type": "date"}),
+        validators=[date_in_range],
+    )
     user = forms.CharField(required=False, max_length=150, label="User")
     organization = forms.ChoiceField(required=False, label="Organization")
     domain = forms.ChoiceField(required=False, label="Domain")

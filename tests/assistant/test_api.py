@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from assistant.models import Inquiry
 from compliance.crypto import ContentKey
@@ -143,6 +144,18 @@ def test_malformed_json_wrong_type_and_oversized_bodies_are_4xx(
         client.post(CREATE, huge, content_type="application/json"), 413, code="request_too_large"
     )
     assert_error(client.put(CREATE, body(), format="json"), 405)
+    assert not Inquiry.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", [CREATE, "/api/v1/auth/token"])
+def test_json_nested_past_the_recursion_limit_is_a_parse_error(catalog_domains, clinician, path):
+    client = token_client(clinician) if path == CREATE else APIClient()
+    nested = "[" * 100_000 + "]" * 100_000
+    error = assert_error(
+        client.post(path, nested, content_type="application/json"), 400, code="parse_error"
+    )
+    assert "nested too deeply" in error["message"]
     assert not Inquiry.objects.exists()
 
 

@@ -97,6 +97,18 @@ def test_a_bad_filter_is_a_clear_400(world):
     assert b"Enter a valid date." in response.content
 
 
+@pytest.mark.parametrize(
+    "page", ["compliance:events", "compliance:export", "compliance:statistics"]
+)
+def test_a_date_at_the_end_of_the_calendar_is_a_400_not_a_500(world, page):
+    # The day after "To" bounds the search; for 9999-12-31 it does not exist.
+    client = client_for(world["officer"])
+    send = client.post if page == "compliance:export" else client.get
+    response = send(reverse(page), {"date_from": "2026-01-01", "date_to": "9999-12-31"})
+    assert response.status_code == 400
+    assert b"Dates go up to 9999-12-29." in response.content
+
+
 def test_the_trace_shows_every_step_but_no_content_before_a_reveal(world):
     inquiry = world["hospital_inquiry"]
     response = client_for(world["officer"]).get(reverse("compliance:trace", args=[inquiry.id]))
