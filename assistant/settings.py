@@ -88,6 +88,10 @@ INDEX_DIR = Path(env_str("ASSISTANT_INDEX_DIR", str(VAR_DIR / "indexes")))
 # Uploaded documents wait here for a worker to ingest them; never served over HTTP.
 MEDIA_ROOT = Path(env_str("ASSISTANT_UPLOAD_DIR", str(VAR_DIR / "media")))
 DOCUMENT_UPLOAD_MAX_BYTES = env_int("DOCUMENT_UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
+# One upload may add at most this many passages (a 49 MB text file made 34,530), and is
+# given up after its worker died under it this many times.
+DOCUMENT_MAX_PASSAGES = env_int("DOCUMENT_MAX_PASSAGES", 5000)
+UPLOAD_MAX_ATTEMPTS = env_int("UPLOAD_MAX_ATTEMPTS", 3)
 SECRETS_DIR = VAR_DIR / "secrets"
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MAX_CHUNK_CHARS = 1500
+# A DOCX is a zip: what it expands to, not its size, is what the parser holds in memory.
+DOCX_MAX_EXPANDED_BYTES = 200 * 1024 * 1024
 
 
 class DocumentError(Exception):
@@ -138,13 +140,28 @@ def read_pdf(path: Path) -> list[Block]:
     return blocks
 
 
+def _docx_expanded_size_check(path: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            expanded = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise DocumentError(f"is not a readable DOCX document ({exc})") from None
+    if expanded > DOCX_MAX_EXPANDED_BYTES:
+        raise DocumentError(
+            f"expands to {expanded // (1024 * 1024)} MB, more than the "
+            f"{DOCX_MAX_EXPANDED_BYTES // (1024 * 1024)} MB a DOCX document may"
+        )
+
+
 def read_docx(path: Path) -> list[Block]:
     import docx
     from docx.opc.exceptions import PackageNotFoundError
+    from lxml.etree import LxmlError
 
+    _docx_expanded_size_check(path)
     try:
         document = docx.Document(str(path))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, LxmlError) as exc:
         raise DocumentError(
             f"is not a readable DOCX document ({exc or type(exc).__name__})"
         ) from None

@@ -125,6 +125,8 @@ class DocumentUpload(models.Model):
     citation_prefix = models.CharField(max_length=80, blank=True)
     effective_date = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    # Claims so far: a document that kills its worker is redelivered, but not for ever.
+    attempts = models.PositiveSmallIntegerField(default=0)
     result = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     uploaded_by = models.ForeignKey(

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from compliance.models import AuditEvent
@@ -22,6 +24,8 @@ from domains.ingestion import (
     parse_file,
 )
 from domains.models import DocumentUpload, Domain, Passage
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -249,15 +253,9 @@ def enqueue_upload(upload_id: int) -> None:
     document_ingest.delay(upload_id)
 
 
-def upload_ingest(*, upload_id: int) -> DocumentUpload | None:
-    """Parse and ingest one upload; a bad document ends ``failed`` with the reason."""
-    claimed = DocumentUpload.objects.filter(
-        pk=upload_id, status__in=[DocumentUpload.Status.QUEUED, DocumentUpload.Status.RUNNING]
-    ).update(status=DocumentUpload.Status.RUNNING)
-    if not claimed:
-        return None  # already done: a redelivered message
-    upload = DocumentUpload.objects.select_related("domain", "uploaded_by").get(pk=upload_id)
-    path = Path(upload.file.path)
+def _upload_parse(upload: DocumentUpload, path: Path) -> list[PassageDraft]:
+    """The document's passages; IngestionError, naming the problem, for any document that
+    cannot become passages."""
     try:
         drafts = parse_file(
             path,
@@ -266,6 +264,41 @@ def upload_ingest(*, upload_id: int) -> DocumentUpload | None:
             citation_prefix=upload.citation_prefix,
             effective_date=upload.effective_date.isoformat() if upload.effective_date else "",
         )
+    except IngestionError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        # A document that breaks its parser is a bad document, not a reason to retry: the
+        # upload ends failed instead of staying "running" for ever.
+        logger.warning("upload %s: the parser failed: %s", upload.pk, type(exc).__name__)
+        raise IngestionError(path, f"could not be parsed ({type(exc).__name__})") from None
+    limit = settings.DOCUMENT_MAX_PASSAGES
+    if len(drafts) > limit:
+        raise IngestionError(
+            path,
+            f"yields {len(drafts)} passages, more than the {limit} one document may "
+            "(DOCUMENT_MAX_PASSAGES); split it",
+        )
+    return drafts
+
+
+def upload_ingest(*, upload_id: int) -> DocumentUpload | None:
+    """Parse and ingest one upload; a bad document ends ``failed`` with the reason, and so does
+    one whose worker died under it more than ``UPLOAD_MAX_ATTEMPTS`` times."""
+    claimed = DocumentUpload.objects.filter(
+        pk=upload_id, status__in=[DocumentUpload.Status.QUEUED, DocumentUpload.Status.RUNNING]
+    ).update(status=DocumentUpload.Status.RUNNING, attempts=F("attempts") + 1)
+    if not claimed:
+        return None  # already done: a redelivered message
+    upload = DocumentUpload.objects.select_related("domain", "uploaded_by").get(pk=upload_id)
+    path = Path(upload.file.path)
+    try:
+        if upload.attempts > settings.UPLOAD_MAX_ATTEMPTS:
+            raise IngestionError(
+                path,
+                f"was given up after {upload.attempts - 1} attempts: the worker stopped while "
+                "ingesting it each time (out of memory?)",
+            )
+        drafts = _upload_parse(upload, path)
         result = corpus_ingest(domain=upload.domain, drafts=drafts, actor=upload.uploaded_by)
     except IngestionError as exc:
         upload.status = DocumentUpload.Status.FAILED

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
+from pathlib import Path
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
@@ -156,3 +160,71 @@ def test_administrators_upload_through_the_admin_too(
         },
     )
     assert rejected.status_code == 200 and b"File extension" in rejected.content
+
+
+def ingest_one(client: APIClient, name: str, data: bytes) -> DocumentUpload:
+    assert upload(client, name, data).status_code == 202
+    return upload_ingest(upload_id=DocumentUpload.objects.get().pk)
+
+
+def rezip(source: Path, replace: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(buffer, "w") as copy:
+        for member in original.infolist():
+            copy.writestr(member, replace.get(member.filename, original.read(member)))
+        for name, data in replace.items():
+            if name not in original.namelist():
+                copy.writestr(zipfile.ZipInfo(name), data, compress_type=zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+def test_a_docx_whose_xml_breaks_the_parser_fails_instead_of_running_for_ever(
+    staff, catalog_domains, queued, tmp_path
+):
+    good = write_docx(tmp_path / "good.docx", [("1. A rule.", 0)])
+    broken = rezip(good, {"word/document.xml": b"<w:document xmlns:w='x'><w:body><w:p>"})
+    done = ingest_one(token_client(staff), "broken.docx", broken)
+    assert done.status == "failed"
+    assert done.error.startswith("broken.docx: is not a readable DOCX document")
+
+
+def test_a_docx_that_expands_past_the_limit_fails_before_it_is_parsed(
+    staff, catalog_domains, queued, tmp_path, monkeypatch
+):
+    monkeypatch.setattr("domains.documents.DOCX_MAX_EXPANDED_BYTES", 1024 * 1024)
+    good = write_docx(tmp_path / "good.docx", [("1. A rule.", 0)])
+    bomb = rezip(good, {"word/media/padding.bin": b"\0" * (3 * 1024 * 1024)})
+    assert len(bomb) < 100_000  # small to send, large to open
+    done = ingest_one(token_client(staff), "bomb.docx", bomb)
+    assert done.status == "failed"
+    assert done.error == "bomb.docx: expands to 3 MB, more than the 1 MB a DOCX document may"
+
+
+def test_a_document_with_more_passages_than_allowed_fails(staff, catalog_domains, queued, settings):
+    settings.DOCUMENT_MAX_PASSAGES = 2
+    text = "".join(f"# Section {n}\n\n{n}. Rule number {n} applies.\n\n" for n in range(1, 4))
+    done = ingest_one(token_client(staff), "rules.md", text.encode())
+    assert done.status == "failed"
+    assert "yields 3 passages, more than the 2 one document may" in done.error
+    assert not Passage.objects.filter(source="rules.md").exists()
+
+
+def test_any_parser_crash_ends_the_upload_failed(staff, catalog_domains, queued, monkeypatch):
+    def crash(*args, **kwargs):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr("domains.services.parse_file", crash)
+    done = ingest_one(token_client(staff), "deep.md", b"# Title\n\nText.\n")
+    assert (done.status, done.error) == ("failed", "deep.md: could not be parsed (RecursionError)")
+
+
+def test_an_upload_whose_worker_keeps_dying_is_given_up(staff, catalog_domains, queued, settings):
+    settings.UPLOAD_MAX_ATTEMPTS = 3
+    assert upload(token_client(staff), "rules.md", b"# A\n\n1. Rule.\n").status_code == 202
+    row = DocumentUpload.objects.get()
+    # Three deliveries claimed it and died (kill -9 leaves it running, claimed).
+    DocumentUpload.objects.filter(pk=row.pk).update(status="running", attempts=3)
+    done = upload_ingest(upload_id=row.pk)
+    assert done.status == "failed" and done.attempts == 4
+    assert "given up after 3 attempts" in done.error
+    assert not Passage.objects.filter(source="rules.md").exists()
