@@ -378,6 +378,17 @@ if not DEBUG:
 EMBEDDED_BROKER_PATH = VAR_DIR / "celery-broker.sqlite3"
 CELERY_BROKER_URL = CELERY_BROKER_URL or f"sqla+sqlite:///{EMBEDDED_BROKER_PATH}"
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "inquiries")
+# Work that must not wait behind minute-long questions has queues of its own: document
+# ingestion, and the scheduled upkeep (audit checkpoints above all, which came 18 minutes
+# apart instead of 5 when they queued behind questions). Give each a worker (bin/up does).
+CELERY_DOCUMENTS_QUEUE = env_str("CELERY_DOCUMENTS_QUEUE", "documents")
+CELERY_MAINTENANCE_QUEUE = env_str("CELERY_MAINTENANCE_QUEUE", "maintenance")
+CELERY_TASK_ROUTES = {
+    "domains.tasks.document_ingest": {"queue": CELERY_DOCUMENTS_QUEUE},
+    "compliance.tasks.*": {"queue": CELERY_MAINTENANCE_QUEUE},
+    "assistant.tasks.inquiries_requeue_stale": {"queue": CELERY_MAINTENANCE_QUEUE},
+    "assistant.tasks.inquiries_purge_expired": {"queue": CELERY_MAINTENANCE_QUEUE},
+}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_SERIALIZER = "json"

@@ -33,6 +33,9 @@ SHARED_DATA = _shared_data()
 # tasks and their worker never takes the service's. Set before any task is sent.
 TEST_QUEUE = f"test-{uuid.uuid4().hex[:12]}"
 celery_app.conf.task_default_queue = TEST_QUEUE
+# Every task to that one queue (the routing itself is tested in tests/assistant/test_queues.py).
+SERVICE_TASK_ROUTES = celery_app.conf.task_routes
+celery_app.conf.task_routes = {}
 if f"sqla+sqlite:///{settings.EMBEDDED_BROKER_PATH}" == settings.CELERY_BROKER_URL:
     celery_app.conf.broker_url = f"sqla+sqlite:///{settings.VAR_DIR / 'test-celery-broker.sqlite3'}"
 

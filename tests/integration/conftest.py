@@ -69,6 +69,8 @@ def worker(tmp_path):
         "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": celery_app.conf.broker_url,
         "CELERY_TASK_DEFAULT_QUEUE": TEST_QUEUE,
+        "CELERY_DOCUMENTS_QUEUE": TEST_QUEUE,
+        "CELERY_MAINTENANCE_QUEUE": TEST_QUEUE,
         "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS),
         "ASSISTANT_INDEX_DIR": str(tmp_path / "worker-indexes"),
     }
