@@ -44,6 +44,7 @@ from assistant.inquiries import (
     inquiry_submit,
     inquiry_submit_once,
 )
+from assistant.long_requests import HeldStream, slot_acquire
 from assistant.models import ApiToken, Conversation, Inquiry
 from assistant.selectors import (
     conversation_get,
@@ -376,9 +377,12 @@ class InquiryDetailApi(APIView):
     def get(self, request: Request, inquiry_id: uuid.UUID) -> Response:
         query = self.InquiryQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        inquiry = inquiry_wait(
-            user=request.user, inquiry_id=inquiry_id, seconds=query.validated_data["wait"]
-        )
+        seconds = query.validated_data["wait"]
+        release = slot_acquire(request.user) if seconds else (lambda: None)
+        try:
+            inquiry = inquiry_wait(user=request.user, inquiry_id=inquiry_id, seconds=seconds)
+        finally:
+            release()
         payload = inquiry_payload(
             inquiry, viewer=request.user, restore=query.validated_data["restore"]
         )
@@ -422,14 +426,15 @@ class InquiryStreamApi(APIView):
         query = InquiryDetailApi.InquiryQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         inquiry = inquiry_get(user=request.user, inquiry_id=inquiry_id)
+        release = slot_acquire(request.user)
+        events = inquiry_events(
+            inquiry,
+            viewer=request.user,
+            restore=query.validated_data["restore"],
+            url=inquiry_url(request, inquiry),
+        )
         response = StreamingHttpResponse(
-            inquiry_events(
-                inquiry,
-                viewer=request.user,
-                restore=query.validated_data["restore"],
-                url=inquiry_url(request, inquiry),
-            ),
-            content_type="text/event-stream",
+            HeldStream(events, release), content_type="text/event-stream"
         )
         response["Cache-Control"] = "no-cache"
         # Proxies such as nginx must pass events on at once instead of buffering them.

@@ -309,6 +309,8 @@ INQUIRY_MAX_WAIT_SECONDS = env_int("INQUIRY_MAX_WAIT_SECONDS", 60)
 # and ends after this long; a client then reconnects or fetches the inquiry.
 INQUIRY_STREAM_POLL_SECONDS = float(env_str("INQUIRY_STREAM_POLL_SECONDS", "0.25"))
 INQUIRY_STREAM_SECONDS = env_int("INQUIRY_STREAM_SECONDS", 300)
+# Event streams and ?wait= polls one user may hold open at once (each holds a server thread).
+LONG_REQUESTS_PER_USER = env_int("LONG_REQUESTS_PER_USER", 4)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
