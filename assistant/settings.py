@@ -19,6 +19,7 @@ from pathlib import Path
 
 import dj_database_url
 from cryptography.fernet import Fernet
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 # Nothing may reach for the network at run time. These must be set before transformers,
@@ -193,6 +194,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "knox",
     "axes",
+    "csp",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "compliance",
@@ -209,6 +211,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Last, as django-axes requires: it answers a locked-out login with 429.
     "axes.middleware.AxesMiddleware",
 ]
@@ -218,6 +221,25 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+
+# Content Security Policy: scripts only from the service itself or inline with this response's
+# nonce, so markup injected into a page cannot run. Inline style attributes stay allowed (the
+# templates use them; a style cannot run code).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "worker-src": [SELF, "blob:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 ROOT_URLCONF = "assistant.urls"
 WSGI_APPLICATION = "assistant.wsgi.application"
@@ -234,6 +256,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "assistant.context_processors.navigation",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -359,9 +382,14 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
-    # The schema and docs describe endpoints, not data: integrators may read them before they
-    # have an account.
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # The schema and docs describe endpoints, not data, but a production service need not
+    # show its attack surface to strangers: public in embedded mode, for signed-in users in
+    # production unless API_DOCS_PUBLIC=1.
+    "SERVE_PERMISSIONS": [
+        "rest_framework.permissions.AllowAny"
+        if env_bool("API_DOCS_PUBLIC", DEBUG)
+        else "rest_framework.permissions.IsAuthenticated"
+    ],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     # The interactive docs load their assets from the app itself, never from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -453,7 +481,11 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    # Plain HTTP is redirected to HTTPS, except the health check a load balancer makes inside.
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^api/v1/health$"]
     if env_bool("BEHIND_TLS_PROXY", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 
 from assistant import apis
 from assistant.exceptions import api_not_found
@@ -11,7 +15,7 @@ app_name = "api"
 urlpatterns = [
     path("health", apis.HealthApi.as_view(), name="health"),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
-    path("docs", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("redoc", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
     path("auth/token", apis.TokenCreateApi.as_view(), name="token-create"),
     path("auth/tokens", apis.TokenListApi.as_view(), name="token-list"),

@@ -120,3 +120,49 @@ def test_secrets_can_come_from_files(tmp_path):
     env["SECRET_KEY_FILE"] = str(tmp_path / "missing")
     result = load_settings(tmp_path, **env)
     assert "SECRET_KEY_FILE=" in result.stderr and "cannot be read" in result.stderr
+
+
+def run_manage(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """``manage.py`` in a fresh interpreter with the environment ``load_settings`` builds."""
+    load_settings(tmp_path, **env)  # writes the signing key
+    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL"}}
+    clean.update(
+        {
+            "ASSISTANT_VAR_DIR": str(tmp_path),
+            "AUDIT_SIGNING_KEY_FILE": str(tmp_path / "audit-signing-key.pem"),
+            **env,
+        }
+    )
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_deployment_check_is_clean_with_the_documented_production_variables(tmp_path):
+    result = run_manage(
+        tmp_path,
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        **PRODUCTION,
+        BEHIND_TLS_PROXY="1",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_keeps_the_api_docs_for_signed_in_users_unless_told(tmp_path):
+    show = (
+        "from django.conf import settings; "
+        "print(settings.SPECTACULAR_SETTINGS['SERVE_PERMISSIONS'][0].rsplit('.', 1)[1])"
+    )
+    private = run_manage(tmp_path, "shell", "-v", "0", "-c", show, **PRODUCTION)
+    assert private.stdout.split() == ["IsAuthenticated"], private.stderr
+    public = run_manage(tmp_path, "shell", "-v", "0", "-c", show, **PRODUCTION, API_DOCS_PUBLIC="1")
+    assert public.stdout.split() == ["AllowAny"], public.stderr
