@@ -285,11 +285,35 @@ def detect_many(
             results = engine.analyze(
                 text=text, language=LANGUAGE, entities=list(thresholds), nlp_artifacts=artifacts
             )
-            found.append(_select(text, results, artifacts, thresholds))
+            entities = _select(text, results, artifacts, thresholds)
+            if "PERSON" in thresholds and CAPITALS_RUN_RE.search(text):
+                entities = _merge_overlaps(entities + _names_in_capitals(engine, text, thresholds))
+            found.append(entities)
     except Exception as exc:
         # The message of an arbitrary exception may quote the text; keep only its type.
         raise PiiDetectionError(f"PII detection failed ({type(exc).__name__})") from None
     return found
+
+
+# Two or more words in capitals ("ISAAC DAVIS"): the tagger reads them as acronyms, not names.
+CAPITALS_RUN_RE = re.compile(r"\b[A-Z][A-Z'’-]+(?:\s+[A-Z][A-Z'’-]+)+\b")
+
+
+def _names_in_capitals(engine, text: str, thresholds: dict[str, float]) -> list[Entity]:
+    """People named in capitals, found by reading those words in title case. Title case keeps
+    every offset, so the spans fit the original text; only names are taken from this reading,
+    since acronyms read in title case ("Hhs Ocr") would pass for organisations."""
+    cased = CAPITALS_RUN_RE.sub(lambda m: m.group(0).title(), text)
+    artifacts = engine.nlp_engine.process_text(cased, LANGUAGE)
+    results = engine.analyze(
+        text=cased, language=LANGUAGE, entities=["PERSON"], nlp_artifacts=artifacts
+    )
+    runs = [m.span() for m in CAPITALS_RUN_RE.finditer(text)]
+    return [
+        entity
+        for entity in _select(cased, results, artifacts, {"PERSON": thresholds["PERSON"]})
+        if any(start <= entity.start and entity.end <= end for start, end in runs)
+    ]
 
 
 def _select(text: str, results, artifacts, thresholds: dict[str, float]) -> list[Entity]:

@@ -72,6 +72,33 @@ def test_an_employer_is_still_redacted_beside_the_name_of_a_law():
     assert "Health Insurance Portability and Accountability Act" in screening.text
 
 
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        # A model wrote this; the tagger took the capitals for an acronym.
+        (
+            "The chart of ISAAC DAVIS was sent to the wrong clinic.",
+            "The chart of <PERSON_REDACTED> was sent to the wrong clinic.",
+        ),
+        ("PATIENT: MARIA GONZALEZ, seen today.", "PATIENT: <PERSON_REDACTED>, seen today."),
+    ],
+)
+def test_names_written_in_capitals_are_redacted(text, redacted):
+    assert pii.screen_output(text).text == redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Under the HIPAA PRIVACY RULE, HHS OCR enforces 45 CFR PART 164.",
+        "NOTICE OF PRIVACY PRACTICES must be given at the first service delivery.",
+        "FINCEN and the OCC expect a SAR within 30 CALENDAR DAYS.",
+    ],
+)
+def test_rules_and_regulators_in_capitals_are_left_alone(text):
+    assert pii.screen_output(text).text == text
+
+
 def test_same_value_gets_the_same_placeholder_and_different_values_do_not():
     vault = pii.PseudonymVault()
     first = pii.screen_input("John Smith saw Mary Jones.", vault)
