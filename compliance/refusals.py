@@ -37,11 +37,21 @@ class RefusalCategory:
     threshold: float
     examples: tuple[str, ...]
     counterexamples: tuple[str, ...]
+    # A question this far from every example is not of the category, whatever the classifier
+    # says: far from all its training data ("x?", "12345") its probability means nothing.
+    min_similarity: float = 0.0
 
     @property
     def sha256(self) -> str:
         payload = json.dumps(
-            [self.name, self.description, self.threshold, self.examples, self.counterexamples]
+            [
+                self.name,
+                self.description,
+                self.threshold,
+                self.examples,
+                self.counterexamples,
+                self.min_similarity,
+            ]
         )
         return hashlib.sha256(payload.encode()).hexdigest()
 
@@ -55,12 +65,23 @@ def load_categories(path: Path = CATEGORIES_FILE) -> dict[str, RefusalCategory]:
         key = f"categories.{name}"
         if not isinstance(body, dict):
             raise CategoryError(path, key, "must be a mapping")
-        unknown = set(body) - {"description", "threshold", "examples", "counterexamples"}
+        unknown = set(body) - {
+            "description",
+            "threshold",
+            "min_similarity",
+            "examples",
+            "counterexamples",
+        }
         if unknown:
             raise CategoryError(path, f"{key}.{sorted(unknown)[0]}", "is not a known key")
         threshold = body.get("threshold", 0.5)
         if not isinstance(threshold, int | float) or not 0 < threshold < 1:
             raise CategoryError(path, f"{key}.threshold", "must be a number between 0 and 1")
+        min_similarity = body.get("min_similarity", 0.0)
+        if not isinstance(min_similarity, int | float) or not 0 <= min_similarity < 1:
+            raise CategoryError(
+                path, f"{key}.min_similarity", "must be a number from 0 up to (not including) 1"
+            )
         lists = {}
         for field in ("examples", "counterexamples"):
             items = body.get(field)
@@ -79,6 +100,7 @@ def load_categories(path: Path = CATEGORIES_FILE) -> dict[str, RefusalCategory]:
             name=name,
             description=" ".join(body["description"].split()),
             threshold=float(threshold),
+            min_similarity=float(min_similarity),
             examples=lists["examples"],
             counterexamples=lists["counterexamples"],
         )
@@ -92,10 +114,11 @@ class Classification:
     threshold: float
     nearest_example: str
     nearest_similarity: float
+    min_similarity: float = 0.0
 
     @property
     def fired(self) -> bool:
-        return self.probability >= self.threshold
+        return self.probability >= self.threshold and self.nearest_similarity >= self.min_similarity
 
     def as_json(self) -> dict:
         return {
@@ -105,6 +128,7 @@ class Classification:
             "fired": self.fired,
             "nearest_example": self.nearest_example,
             "nearest_similarity": round(self.nearest_similarity, 3),
+            "min_similarity": self.min_similarity,
         }
 
 
@@ -172,6 +196,7 @@ class RefusalClassifier:
                     threshold=self.categories[name].threshold,
                     nearest_example=self.categories[name].examples[nearest],
                     nearest_similarity=float(similarities[nearest]),
+                    min_similarity=self.categories[name].min_similarity,
                 )
             )
         return results

@@ -180,6 +180,34 @@ def test_classifier(category, question, must_fire):
     assert result.fired is must_fire, result.as_json()
 
 
+# Not questions about the rules at all. The re-identification classifier fired on "x?", "?",
+# "hello" and "12345" (probability 0.53 to 0.80) although none comes near any of its examples.
+JUNK = [
+    "x?",
+    "?",
+    "hello",
+    "12345",
+    "asdf qwer zxcv",
+    "What is the capital of Mongolia?",
+    "lorem ipsum dolor sit amet",
+]
+
+
+@pytest.mark.parametrize("question", JUNK)
+def test_junk_is_refused_by_no_category(question):
+    classifier = refusal_classifier()
+    results = classifier.classify(question, list(classifier.categories))
+    assert not any(r.fired for r in results), [r.as_json() for r in results]
+
+
+def test_a_category_needs_a_question_near_one_of_its_examples():
+    classifier = refusal_classifier()
+    (far,) = classifier.classify("12345", ["reidentification"])
+    assert far.probability >= far.threshold  # what the classifier alone would have refused
+    assert far.nearest_similarity < far.min_similarity and not far.fired
+    assert far.as_json()["min_similarity"] == 0.4
+
+
 def _classified(**fired: bool) -> list[Classification]:
     return [
         Classification(name, 0.9 if is_fired else 0.1, 0.5, "example", 0.8)
@@ -216,3 +244,13 @@ def test_nothing_fired_means_answer():
         policies().get("UK"), domain="finance", classifications=_classified(reidentification=False)
     )
     assert (decision.action, decision.rule) == ("answer", None)
+
+
+def test_a_min_similarity_out_of_range_names_its_key(tmp_path):
+    from compliance.refusals import CategoryError, load_categories
+
+    text = CATEGORIES_FILE.read_text().replace("min_similarity: 0.4", "min_similarity: 1.5")
+    path = tmp_path / "refusal_categories.yaml"
+    path.write_text(text)
+    with pytest.raises(CategoryError, match=r"categories\.reidentification\.min_similarity"):
+        load_categories(path)
