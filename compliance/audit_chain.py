@@ -179,6 +179,18 @@ class Report:
         }
 
 
+def _signature_state(cp: dict[str, Any], public_keys: dict[str, Ed25519PublicKey]) -> str:
+    """'valid', 'unknown_key' or 'invalid' for a checkpoint's signature."""
+    key = public_keys.get(cp.get("key_id", ""))
+    if key is None:
+        return "unknown_key"
+    try:
+        key.verify(base64.b64decode(cp["signature"]), checkpoint_message(cp))
+    except (InvalidSignature, ValueError, KeyError, TypeError):
+        return "invalid"
+    return "valid"
+
+
 def _checkpoints_check(
     checkpoints: list[dict[str, Any]], public_keys: dict[str, Ed25519PublicKey], report: Report
 ) -> dict[int, dict[str, Any]]:
@@ -197,8 +209,8 @@ def _checkpoints_check(
                 )
             )
         expected_number = number + 1
-        key = public_keys.get(cp.get("key_id", ""))
-        if key is None:
+        signature = _signature_state(cp, public_keys)
+        if signature == "unknown_key":
             report.add(
                 Problem(
                     "checkpoint_unknown_key",
@@ -208,9 +220,7 @@ def _checkpoints_check(
                 )
             )
             continue
-        try:
-            key.verify(base64.b64decode(cp["signature"]), checkpoint_message(cp))
-        except (InvalidSignature, ValueError, KeyError):
+        if signature == "invalid":
             report.add(
                 Problem(
                     "checkpoint_signature",
@@ -247,12 +257,7 @@ def _witness_check(
     stored_by_number = {cp["number"]: cp for cp in stored}
     for cp in witnessed:
         number = cp.get("number")
-        key = public_keys.get(cp.get("key_id", ""))
-        try:
-            if key is None:
-                raise InvalidSignature
-            key.verify(base64.b64decode(cp["signature"]), checkpoint_message(cp))
-        except (InvalidSignature, ValueError, KeyError, TypeError):
+        if _signature_state(cp, public_keys) != "valid":
             report.add(
                 Problem(
                     "witness_signature",

@@ -146,10 +146,12 @@ def audit_checkpoint_create() -> AuditCheckpoint | None:
         )
         checkpoint = AuditCheckpoint.objects.create(**signed)
     checkpoint_logger.info("audit checkpoint %s", canonical(signed))
-    # After the commit: a witnessed checkpoint that never reached the database would read as
-    # a deleted one, while one missing from the witness only narrows what it proves.
+    # After the commit (of the outermost transaction too): a witnessed checkpoint that never
+    # reached the database would read as a deleted one, while one missing from the witness
+    # only narrows what it proves.
     if settings.AUDIT_WITNESS_FILE:
-        witness_append(Path(settings.AUDIT_WITNESS_FILE), canonical(signed))
+        path, line = Path(settings.AUDIT_WITNESS_FILE), canonical(signed)
+        transaction.on_commit(lambda: witness_append(path, line))
     return checkpoint
 
 

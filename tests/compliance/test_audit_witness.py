@@ -19,15 +19,31 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def witness(settings, tmp_path):
-    """Twelve events, signed at #4 and #8, each checkpoint also written to the witness file."""
+def witness(settings, tmp_path, django_capture_on_commit_callbacks):
+    """Twelve events, signed at #4 and #8, each checkpoint also written to the witness file
+    (once its transaction commits)."""
     settings.AUDIT_WITNESS_FILE = str(tmp_path / "witness.jsonl")
     append(4)
-    audit_checkpoint_create()
+    with django_capture_on_commit_callbacks(execute=True):
+        audit_checkpoint_create()
     append(4)
-    audit_checkpoint_create()
+    with django_capture_on_commit_callbacks(execute=True):
+        audit_checkpoint_create()
     append(4)
     return tmp_path / "witness.jsonl"
+
+
+def test_a_checkpoint_is_witnessed_only_once_its_transaction_commits(
+    settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.AUDIT_WITNESS_FILE = str(tmp_path / "witness.jsonl")
+    append(2)
+    with django_capture_on_commit_callbacks(execute=False) as pending:
+        audit_checkpoint_create()
+    # Rolled back, the checkpoint would be in neither place.
+    assert not (tmp_path / "witness.jsonl").exists()
+    pending[0]()
+    assert [cp["seq"] for cp in witness_read(tmp_path / "witness.jsonl")] == [2]
 
 
 def kinds(report) -> list[tuple[str, int | None]]:
