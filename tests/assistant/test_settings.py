@@ -125,7 +125,9 @@ def test_secrets_can_come_from_files(tmp_path):
 def run_manage(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
     """``manage.py`` in a fresh interpreter with the environment ``load_settings`` builds."""
     load_settings(tmp_path, **env)  # writes the signing key
-    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL"}}
+    # The browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process; no deployment has it.
+    leave_out = {"DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    clean = {k: v for k, v in os.environ.items() if k not in leave_out}
     clean.update(
         {
             "ASSISTANT_VAR_DIR": str(tmp_path),
