@@ -53,6 +53,8 @@ ENTITY_THRESHOLDS: dict[str, float] = {
     "ORGANIZATION": 0.5,
     "ZIP_CODE": 0.5,
     "AGE_OVER_89": 0.5,
+    "AGE": 0.5,
+    "TITLE": 0.5,
     "VEHICLE_ID": 0.5,
     "DEVICE_ID": 0.5,
     "CASE_NUMBER": 0.5,
@@ -72,6 +74,17 @@ ENTITY_THRESHOLDS: dict[str, float] = {
 
 # References to rules are the subject of every question, not personal data: "45 CFR 164.404(b)"
 # looks like a phone number to Presidio and "Art. 33" like an organisation.
+
+# Countries whose law the questions cite ("Does GDPR apply in Germany?"). Where a person lives
+# or travels ("she lives in Germany") the same name is personal data, and a place cue keeps it.
+COUNTRY_NAMES = frozenset(
+    name.lower()
+    for name in (
+        "Germany", "France", "Italy", "Spain", "Ireland", "the Netherlands", "Netherlands",
+        "Belgium", "Austria", "Poland", "Sweden", "Denmark", "Finland", "Portugal", "Greece",
+        "Luxembourg", "Switzerland", "Canada",
+    )
+)
 
 # Places that name a jurisdiction or a whole country or state are the context of a regulatory
 # question, not an identifier (HIPAA's Safe Harbor list keeps states; GDPR concerns persons).
@@ -120,31 +133,14 @@ NON_IDENTIFYING_PLACES = frozenset(
         "Scotland",
         "Wales",
         "Northern Ireland",
-        "Germany",
-        "France",
-        "Italy",
-        "Spain",
-        "Ireland",
-        "the Netherlands",
-        "Netherlands",
-        "Belgium",
-        "Austria",
-        "Poland",
-        "Sweden",
-        "Denmark",
-        "Finland",
-        "Portugal",
-        "Greece",
-        "Luxembourg",
         "Abu Dhabi",
         "ADGM",
         "UAE",
         "the United Arab Emirates",
         "United Arab Emirates",
         "Dubai",
-        "Switzerland",
-        "Canada",
     ]
+    + list(COUNTRY_NAMES)
     # Adjectives of the same places: "German law" is not anyone's nationality.
     + (
         "American Californian European British English Scottish Welsh German French Italian "
@@ -185,8 +181,7 @@ def _looks_like_a_name(text: str, artifacts, result) -> bool:
     # contain no common function words ("call me when you're here").
     if any(character.isdigit() for character in text[result.start : result.end]):
         return False
-    recognizer = (result.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_NAME_KEY)
-    if recognizer == "PersonCueRecognizer":
+    if _recognizer(result) == "PersonCueRecognizer":
         span = artifacts.tokens.char_span(result.start, result.end, alignment_mode="expand")
         return span is not None and not any(token.is_stop for token in span)
     return _has_proper_noun(artifacts, result)
@@ -280,15 +275,21 @@ def detect_many(
     try:
         engine = analyzer()
         found = []
+        # Job titles are found beside names, so names are looked for even when not redacted.
+        searched = dict(thresholds)
+        if "TITLE" in searched:
+            searched.setdefault("PERSON", ENTITY_THRESHOLDS["PERSON"])
         batches = engine.nlp_engine.process_batch(texts, LANGUAGE, batch_size=batch_size)
         for text, artifacts in batches:
             results = engine.analyze(
-                text=text, language=LANGUAGE, entities=list(thresholds), nlp_artifacts=artifacts
+                text=text, language=LANGUAGE, entities=list(searched), nlp_artifacts=artifacts
             )
-            entities = _select(text, results, artifacts, thresholds)
-            if "PERSON" in thresholds and CAPITALS_RUN_RE.search(text):
-                entities = _merge_overlaps(entities + _names_in_capitals(engine, text, thresholds))
-            found.append(entities)
+            entities = _select(text, results, artifacts, searched)
+            if "PERSON" in searched and CAPITALS_RUN_RE.search(text):
+                entities = _merge_overlaps(entities + _names_in_capitals(engine, text, searched))
+            if "TITLE" in thresholds:
+                entities = _merge_overlaps(entities + _titles_beside_names(text, artifacts, entities))
+            found.append([e for e in entities if e.entity_type in thresholds])
     except Exception as exc:
         # The message of an arbitrary exception may quote the text; keep only its type.
         raise PiiDetectionError(f"PII detection failed ({type(exc).__name__})") from None
@@ -316,6 +317,41 @@ def _names_in_capitals(engine, text: str, thresholds: dict[str, float]) -> list[
     ]
 
 
+# A job title written as an apposition after a name: "Mike Hermansen, the property appraiser,"
+# or a signature's "Jane Roe, Compliance Officer, Acme". The words must read as a noun phrase.
+TITLE_AFTER_NAME_RE = re.compile(
+    r",\s+(?:(?:the|our|a|an|his|her|their|my)\s+)?"
+    r"(?P<value>[^\W\d_][\w&/'’-]*(?:\s+[^\W\d_][\w&/'’-]*){0,5}?)"
+    r"(?=\s*[,;.:)\n]|\s+(?:at|of|for|with|in|from)\b|\s*$)"
+)
+TITLE_WORD_TAGS = frozenset({"NOUN", "PROPN", "ADJ", "CCONJ"})
+
+
+def _titles_beside_names(text: str, artifacts, entities: list[Entity]) -> list[Entity]:
+    titles = []
+    for person in (e for e in entities if e.entity_type == "PERSON"):
+        match = TITLE_AFTER_NAME_RE.match(text, person.end)
+        if match is None:
+            continue
+        start, end = match.span("value")
+        span = artifacts.tokens.char_span(start, end, alignment_mode="expand")
+        if (
+            span is not None
+            and all(token.pos_ in TITLE_WORD_TAGS for token in span)
+            and span[0].pos_ != "CCONJ"
+            and span[-1].pos_ in {"NOUN", "PROPN"}
+            and not _is_regulatory(text, start, end)
+        ):
+            titles.append(Entity("TITLE", start, end, 0.6))
+    return titles
+
+
+def _is_regulatory(text: str, start: int, end: int) -> bool:
+    terms = [m.span() for m in REGULATORY_TERMS_RE.finditer(text)]
+    terms += [m.span() for m in LAW_NAME_RE.finditer(text)]
+    return any(start < term_end and term_start < end for term_start, term_end in terms)
+
+
 def _select(text: str, results, artifacts, thresholds: dict[str, float]) -> list[Entity]:
     protected = [m.span() for m in CITATION_RE.finditer(text)]
     protected += [m.span() for m in PLACEHOLDER_RE.finditer(text)]
@@ -333,16 +369,21 @@ def _select(text: str, results, artifacts, thresholds: dict[str, float]) -> list
         if (
             result.entity_type in {"LOCATION", "NRP"}
             and value.strip().lower() in NON_IDENTIFYING_PLACES
+            and not _residence(result, value)
         ):
             continue
         if result.entity_type in NER_ENTITY_TYPES and any(
             result.start < end and start < result.end for start, end in terms
         ):
             continue
-        if result.entity_type == "ORGANIZATION" and _is_institution(value):
+        # A legal form ("Ltd", "GmbH") says company, whatever words the name is made of.
+        by_legal_form = _recognizer(result) == "OrganizationSuffixRecognizer"
+        if result.entity_type == "ORGANIZATION" and not by_legal_form and _is_institution(value):
             continue
-        if result.entity_type in NER_ENTITY_TYPES and not _looks_like_a_name(
-            text, artifacts, result
+        if (
+            result.entity_type in NER_ENTITY_TYPES
+            and not by_legal_form
+            and not _looks_like_a_name(text, artifacts, result)
         ):
             continue
         end = result.end
@@ -353,6 +394,15 @@ def _select(text: str, results, artifacts, thresholds: dict[str, float]) -> list
         candidates.append(Entity(result.entity_type, result.start, end, result.score))
 
     return _merge_overlaps(candidates)
+
+
+def _recognizer(result) -> str | None:
+    return (result.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_NAME_KEY)
+
+
+def _residence(result, value: str) -> bool:
+    """A country named as where someone lives or travels (a place cue), not as a jurisdiction."""
+    return _recognizer(result) == "PlaceCueRecognizer" and value.strip().lower() in COUNTRY_NAMES
 
 
 def _merge_overlaps(candidates: list[Entity]) -> list[Entity]:
@@ -458,6 +508,8 @@ SELF_TEST_SAMPLES: dict[str, str] = {
     "NRP": "The patient is a practising Muslim.",
     "ZIP_CODE": "Zip code 94110.",
     "AGE_OVER_89": "A 93-year-old woman.",
+    "AGE": "A 45-year-old man was admitted.",
+    "TITLE": "I spoke to Maria Lopez, the billing manager, yesterday.",
     "ORGANIZATION": "My patient works for Acme Corporation.",
     "VEHICLE_ID": "VIN 1HGCM82633A004352.",
     "DEVICE_ID": "The pacemaker serial SN-88A7734 was recalled.",

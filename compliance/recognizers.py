@@ -118,7 +118,8 @@ _PHONE_FORMATTED = re.compile(
     r"^(?:\(\d{3}\)\s?\d{3}-\d{4}|\d{3}-\d{3}-\d{4}|\d{3}\.\d{3}\.\d{4}|\+\d.*|00\d.*|.*\d\s?(?:x|ext\.?)\s?\d+)$"
 )
 _PHONE_CUE_BEFORE = re.compile(
-    r"(?:call|phone|tel|telephone|fax|mobile|cell|reach|contact|dial|text|answering\s+at)"
+    r"(?:call|phone|tel|telephone|fax|mobile|cell|reach|contact|dial|text|answering\s+at"
+    r"|registered|whatsapp|sms|landline)"
     r"\b[^.\n]{0,24}$",
     re.IGNORECASE,
 )
@@ -324,6 +325,15 @@ def zip_code_recognizer() -> ValueGroupRecognizer:
                 r"(?P<value>\d{5}(?:-\d{4})?)\b",
                 0.9,
             ),
+            # A label makes any country's format a postal code: "postcode 70-746", "ZIP: 4333 CG",
+            # "zip code is M4J 3S3". The value must contain a digit and not be a year; UK
+            # postcodes are left to Presidio's UK_POSTCODE, which UK policy names.
+            ValuePattern(
+                "postcode_labelled",
+                r"\b(?:zip\s*code|postal\s*code|post\s*code|postcode|zip)\s*(?:is|:|#)?\s*"
+                r"(?P<value>(?-i:(?!(?:19|20)\d\d\b)(?![A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b)(?=[A-Z]{0,4}\d)[A-Z0-9]{2,5}(?:[ -][A-Z0-9]{2,4})?))\b",
+                0.85,
+            ),
             ValuePattern(
                 "state_zip",
                 rf"(?-i:\b(?:{_US_STATES}))\s+(?P<value>\d{{5}}(?:-\d{{4}})?)\b",
@@ -345,6 +355,31 @@ def age_over_89_recognizer() -> ValueGroupRecognizer:
             ),
             ValuePattern("y_o", rf"\b(?P<value>{over_89}\s*y/?o)\b", 0.9),
             ValuePattern("aged", rf"\b(?:aged?|age:)\s*(?P<value>{over_89})\b", 0.9),
+        ],
+    )
+
+
+def age_recognizer() -> ValueGroupRecognizer:
+    # Any stated age of a person ("a 45-year-old man", "aged 37", "turned 58"): GDPR personal
+    # data beside anything else about the person. HIPAA's Safe Harbor needs only ages over 89,
+    # which AGE_OVER_89 covers, so policies choose between the two.
+    # "under the age of 16", "children over 12 years old": thresholds in rules, nobody's age.
+    threshold = r"(?<!under )(?<!below )(?<!over )(?<!above )(?<!than )(?<!least )"
+    age = rf"{threshold}(?:1[01]\d|[1-9]?\d)"
+    return ValueGroupRecognizer(
+        entity="AGE",
+        name="AgeRecognizer",
+        patterns=[
+            # The number alone is the datum: "a <AGE_1>-year-old man" still reads.
+            ValuePattern("years_old", rf"\b(?P<value>{age})[- ](?:years?|yrs?)[- ]old\b", 0.85),
+            ValuePattern("y_o", rf"\b(?P<value>{age})\s*(?:y/o|yo|y\.o\.)(?!\w)", 0.85),
+            ValuePattern(
+                "aged",
+                rf"\b(?<!under\sthe\s)(?<!below\sthe\s)(?<!over\sthe\s)(?<!above\sthe\s)"
+                rf"(?:aged|age:|age\s+of|at\s+age|just\s+turned|turns|turned)\s*"
+                rf"(?P<value>{age})\b(?!\s*(?:days?|weeks?|months?|%|percent))",
+                0.8,
+            ),
         ],
     )
 
@@ -387,10 +422,42 @@ def place_cue_recognizer() -> ValueGroupRecognizer:
         patterns=[
             ValuePattern(
                 "lives_in",
-                r"\b(?:lives?|living|moved|relocated|grew\s+up|was\s+born|home\s+city)"
-                r"(?:\s+(?:here|there))?\s+(?:in|to|from|is)?\s*"
+                r"\b(?:lives?|living|moved|relocated|grew\s+up|was\s+born|home\s+city"
+                r"|flew|travel(?:l)?ed|trip|holiday|vacation|visit(?:ed|ing)?"
+                r"|(?:I'?m|I\s+am|we\s+are|we'?re)(?=\s+in\b)|arrived|staying)"
+                r"(?:\s+(?:here|there))?\s+(?:in|to|from|is|at)?\s*"
                 r"(?P<value>(?-i:[A-ZÀ-Þ][\w'’-]+)(?:\s+(?-i:[A-ZÀ-Þ][\w'’-]+)){0,3})",
-                0.7,
+                # Above spaCy's 0.85: Presidio keeps one result per span, the higher-scored, and
+                # only this one says that the place is where someone lives.
+                0.9,
+            )
+        ],
+    )
+
+
+_LEGAL_FORM = (
+    r"Inc|INC|Incorporated|Corp|CORP|Corporation|CORPORATION|Co\.?\s?Ltd|CO\.?\s?LTD|Company|COMPANY"
+    r"|CompanyLimited|Ltd|LTD|Limited|LIMITED|LLC|L\.L\.C|LLP|PLC|Plc|plc|GmbH|GMBH|AG|S\.?A|NV|N\.V"
+    r"|BV|B\.V|SE|SpA|S\.p\.A|Oy|OYJ|Oyj|AB|ASA|A/S|Group|GROUP|Holdings|HOLDINGS|Bancorp|PBC"
+    r"|Hospital|HOSPITAL|Clinic|CLINIC|Medical\s+Center|Health\s+System|Partners|Associates"
+)
+
+
+def organization_suffix_recognizer() -> ValueGroupRecognizer:
+    """Companies, firms and hospitals by their legal form or kind ("Diodes Incorporated",
+    "Meten Edtech Group Ltd.", "St. Mary's Hospital"), which spaCy's small model often misses.
+    Regulators and laws among them are dropped by the PII layer's institution check."""
+    word = r"[A-Z0-9][\w'’&.-]*"
+    return ValueGroupRecognizer(
+        entity="ORGANIZATION",
+        name="OrganizationSuffixRecognizer",
+        patterns=[
+            ValuePattern(
+                "legal_form",
+                rf"(?-i:\b(?P<value>{word}(?:\s+(?:&\s+|and\s+|of\s+|de\s+)?{word}){{0,5}}"
+                rf"(?:,?\s+|\.)(?:{_LEGAL_FORM})\b\.?))",
+                # Above spaCy's 0.85, so that Presidio keeps this result for the span.
+                0.9,
             )
         ],
     )
@@ -400,11 +467,13 @@ def own_recognizers() -> list[EntityRecognizer]:
     return [
         place_cue_recognizer(),
         person_cue_recognizer(),
+        organization_suffix_recognizer(),
         AddressRecognizer(),
         VinRecognizer(),
         case_number_recognizer(),
         zip_code_recognizer(),
         age_over_89_recognizer(),
+        age_recognizer(),
         labelled(
             "ACCOUNT_NUMBER",
             "AccountNumberRecognizer",
@@ -416,6 +485,30 @@ def own_recognizers() -> list[EntityRecognizer]:
             "DeviceIdentifierRecognizer",
             r"serial|device|IMEI|UDI|implant|pacemaker|pump",
             r"(?=[A-Z0-9:-]*\d)[A-Z0-9][A-Z0-9:-]{4,30}[A-Z0-9]",
+        ),
+        # Presidio's own card, SSN and licence recognizers want a valid checksum or a known
+        # format; a number labelled as one is still one to a reader, so it is redacted too
+        # (scored below a checksummed match).
+        labelled(
+            "CREDIT_CARD",
+            "LabelledCardRecognizer",
+            r"(?:credit|debit|payment|bank)?\s*card(?:\s+number)?\??",
+            r"\d{4}(?:[ -]?\d{2,4}){2,4}",
+            score=0.7,
+        ),
+        labelled(
+            "US_SSN",
+            "LabelledSsnRecognizer",
+            r"social\s+security(?:\s+number)?|ssn",
+            r"(?=[A-Z0-9 -]*\d)[A-Z]{0,2}[ -]?\d[\d -]{4,12}\d(?:[ -]?[A-Z])?",
+            score=0.7,
+        ),
+        labelled(
+            "US_DRIVER_LICENSE",
+            "LabelledDriverLicenseRecognizer",
+            r"driver'?s?\s+licen[cs]e|driving\s+licen[cs]e|DL",
+            r"(?=[A-Z0-9*-]*\d)[A-Z0-9][A-Z0-9*-]{4,18}[A-Z0-9]",
+            score=0.75,
         ),
         street_address_recognizer(),
         medical_record_number_recognizer(),

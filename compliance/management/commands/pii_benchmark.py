@@ -16,79 +16,113 @@ class Command(BaseCommand):
     help = (
         "Token-level precision, recall and F2 (type-agnostic), recall per gold entity type and "
         "texts/second, for our detector and for plain Presidio (default recognizers, same spaCy "
-        "model) in the same run, on a gold file in presidio-research's generated format."
+        "model) in the same run, on gold files in presidio-research's generated format. Give "
+        "--gold once per part (a tuning part, a held-out part ...): each part is scored on its own "
+        "and the parts together."
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--gold", required=True, type=Path)
-        parser.add_argument("--limit", type=int, help="only the first N texts")
+        parser.add_argument("--gold", required=True, type=Path, action="append")
+        parser.add_argument("--limit", type=int, help="only the first N texts of each file")
         parser.add_argument(
             "--jurisdiction", help="detect what this policy redacts (default: every type)"
         )
 
     def handle(self, *args, **options) -> None:
-        try:
-            records = json.loads(options["gold"].read_text(encoding="utf-8"))
-            gold = load_gold(records)[: options["limit"]]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise CommandError(
-                f"{options['gold']}: not a presidio-research gold file ({exc})"
-            ) from exc
+        parts = [(path, _read_gold(path)[: options["limit"]]) for path in options["gold"]]
         entities = entities_for_jurisdiction(options["jurisdiction"])
-        texts = [text for text, _ in gold]
         quiet = options["verbosity"] == 0
-
         plain = _plain_presidio()
         plain.analyze("warm up John Smith", language="en")
-        started = time.perf_counter()
-        plain_spans = [
-            [(r.start, r.end) for r in plain.analyze(text, language="en")]
-            for text in tqdm(texts, desc="Plain Presidio", unit="text", disable=quiet)
-        ]
-        plain_rate = len(texts) / (time.perf_counter() - started)
-
         pii.detect("warm up John Smith", entities=entities)
-        started = time.perf_counter()
-        ours_spans = []
-        with tqdm(total=len(texts), desc="Ours", unit="text", disable=quiet) as bar:
-            for start in range(0, len(texts), 64):
-                batch = texts[start : start + 64]
-                ours_spans += [
-                    [(e.start, e.end) for e in found]
-                    for found in pii.detect_many(batch, entities=entities)
-                ]
-                bar.update(len(batch))
-        ours_rate = len(texts) / (time.perf_counter() - started)
 
-        scores = {"plain Presidio": Score(), "ours": Score()}
-        for (text, spans), plain_found, ours_found in zip(
-            gold, plain_spans, ours_spans, strict=True
-        ):
-            scores["plain Presidio"].add(text, spans, plain_found)
-            scores["ours"].add(text, spans, ours_found)
-        rates = {"plain Presidio": plain_rate, "ours": ours_rate}
-
+        totals = {"plain Presidio": Score(), "ours": Score()}
+        seconds = {"plain Presidio": 0.0, "ours": 0.0}
+        rows = []
+        for path, gold in parts:
+            texts = [text for text, _ in gold]
+            found = {
+                "plain Presidio": _timed(seconds, "plain Presidio", _plain_spans, plain, texts, quiet),
+                "ours": _timed(seconds, "ours", _our_spans, entities, texts, quiet),
+            }
+            scores = {name: Score() for name in found}
+            for name, spans in found.items():
+                for (text, gold_spans), detected in zip(gold, spans, strict=True):
+                    scores[name].add(text, gold_spans, detected)
+                    totals[name].add(text, gold_spans, detected)
+            self._report(str(path), len(texts), scores)
+            rows.append((path.name, len(texts), scores))
+        if len(parts) > 1:
+            self._report("all parts", sum(n for _, n, _ in rows), totals)
+            self.stdout.write("parts (precision / recall, plain Presidio then ours):")
+            for name, count, scores in rows:
+                plain_score, ours = scores["plain Presidio"], scores["ours"]
+                self.stdout.write(
+                    f"  {name:<34}{count:>6}  {plain_score.precision:.3f} / {plain_score.recall:.3f}"
+                    f"   {ours.precision:.3f} / {ours.recall:.3f}"
+                )
+        count = sum(n for _, n, _ in rows)
+        plain_rate = count / seconds["plain Presidio"]
+        ours_rate = count / seconds["ours"]
         self.stdout.write(
-            f"{options['gold']}: {len(texts)} texts, {scores['ours'].gold_tokens} gold PII tokens"
+            f"texts/s: plain Presidio {plain_rate:.1f}, ours {ours_rate:.1f}; "
+            f"throughput ours/plain {ours_rate / plain_rate:.2f}"
         )
-        self.stdout.write(f"{'detector':<16}{'precision':>10}{'recall':>8}{'F2':>8}{'texts/s':>10}")
+
+    def _report(self, title: str, count: int, scores: dict[str, Score]) -> None:
+        self.stdout.write(f"{title}: {count} texts, {scores['ours'].gold_tokens} gold PII tokens")
+        self.stdout.write(f"{'detector':<16}{'precision':>10}{'recall':>8}{'F2':>8}")
         for name, score in scores.items():
             self.stdout.write(
-                f"{name:<16}{score.precision:>10.3f}{score.recall:>8.3f}{score.f_beta(2):>8.3f}{rates[name]:>10.1f}"
+                f"{name:<16}{score.precision:>10.3f}{score.recall:>8.3f}{score.f_beta(2):>8.3f}"
             )
         plain_score, ours = scores["plain Presidio"], scores["ours"]
-        self.stdout.write(
-            f"ratio ours/plain: recall {ours.recall / plain_score.recall:.2f}, "
-            f"precision {ours.precision / plain_score.precision:.2f}, "
-            f"throughput {ours_rate / plain_rate:.2f}"
-        )
+        if plain_score.recall and plain_score.precision:
+            self.stdout.write(
+                f"ratio ours/plain: recall {ours.recall / plain_score.recall:.2f}, "
+                f"precision {ours.precision / plain_score.precision:.2f}"
+            )
         self.stdout.write("recall per gold entity type (plain / ours):")
         plain_by_type, ours_by_type = plain_score.recall_by_type(), ours.recall_by_type()
         for entity_type, value in ours_by_type.items():
-            count = ours.gold_by_type[entity_type]
+            tokens = ours.gold_by_type[entity_type]
             self.stdout.write(
-                f"  {entity_type:<20}{plain_by_type[entity_type]:>6.2f} /{value:>5.2f}  ({count} tokens)"
+                f"  {entity_type:<22}{plain_by_type[entity_type]:>6.2f} /{value:>5.2f}  ({tokens} tokens)"
             )
+
+
+def _read_gold(path: Path):
+    try:
+        return load_gold(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CommandError(f"{path}: not a presidio-research gold file ({exc})") from exc
+
+
+def _timed(seconds: dict[str, float], name: str, function, *args):
+    started = time.perf_counter()
+    result = function(*args)
+    seconds[name] += time.perf_counter() - started
+    return result
+
+
+def _plain_spans(plain, texts: list[str], quiet: bool) -> list[list[tuple[int, int]]]:
+    return [
+        [(r.start, r.end) for r in plain.analyze(text, language="en")]
+        for text in tqdm(texts, desc="Plain Presidio", unit="text", disable=quiet)
+    ]
+
+
+def _our_spans(entities, texts: list[str], quiet: bool) -> list[list[tuple[int, int]]]:
+    spans = []
+    with tqdm(total=len(texts), desc="Ours", unit="text", disable=quiet) as bar:
+        for start in range(0, len(texts), 64):
+            batch = texts[start : start + 64]
+            spans += [
+                [(e.start, e.end) for e in found]
+                for found in pii.detect_many(batch, entities=entities)
+            ]
+            bar.update(len(batch))
+    return spans
 
 
 def _plain_presidio():
