@@ -289,6 +289,10 @@ def detect_many(
                 entities = _merge_overlaps(entities + _names_in_capitals(engine, text, searched))
             if "TITLE" in thresholds:
                 entities = _merge_overlaps(entities + _titles_beside_names(text, artifacts, entities))
+            if "PHONE_NUMBER" in thresholds:
+                entities = _merge_overlaps(entities + _phones_after_signatures(text, entities))
+            if "AGE" in thresholds:
+                entities = _merge_overlaps(entities + _ages_after_names(text, entities))
             found.append([e for e in entities if e.entity_type in thresholds])
     except Exception as exc:
         # The message of an arbitrary exception may quote the text; keep only its type.
@@ -320,11 +324,19 @@ def _names_in_capitals(engine, text: str, thresholds: dict[str, float]) -> list[
 # A job title written as an apposition after a name: "Mike Hermansen, the property appraiser,"
 # or a signature's "Jane Roe, Compliance Officer, Acme". The words must read as a noun phrase.
 TITLE_AFTER_NAME_RE = re.compile(
-    r",\s+(?:(?:the|our|a|an|his|her|their|my)\s+)?"
+    r"(?:,|\s*\()\s*(?:(?:the|our|a|an|his|her|their|my)\s+)?"
     r"(?P<value>[^\W\d_][\w&/'’-]*(?:\s+[^\W\d_][\w&/'’-]*){0,5}?)"
     r"(?=\s*[,;.:)\n]|\s+(?:at|of|for|with|in|from)\b|\s*$)"
 )
 TITLE_WORD_TAGS = frozenset({"NOUN", "PROPN", "ADJ", "CCONJ"})
+# Participles read as adjectives in titles: "Certified respiratory therapist".
+TITLE_PARTICIPLE_TAGS = frozenset({"VBN", "VBG"})
+# An age written as an apposition: "Emilie Broberg, 81, Talking-books clerk".
+AGE_AFTER_NAME_RE = re.compile(r",\s+(?P<value>1[01]\d|[1-9]?\d)(?=\s*[,;)])")
+# A telephone number closing a signature: "Felicia Eriksson, 433 5227", "Bartender, 0613-4185803".
+PHONE_AFTER_SIGNATURE_RE = re.compile(
+    r",\s+(?P<value>\+?\(?\d[\d ().-]{5,18}\d)(?=\s*(?:[,;.]\s|[,;.]?$|\n|\s+(?:or|and)\b))"
+)
 
 
 def _titles_beside_names(text: str, artifacts, entities: list[Entity]) -> list[Entity]:
@@ -337,13 +349,36 @@ def _titles_beside_names(text: str, artifacts, entities: list[Entity]) -> list[E
         span = artifacts.tokens.char_span(start, end, alignment_mode="expand")
         if (
             span is not None
-            and all(token.pos_ in TITLE_WORD_TAGS for token in span)
+            and all(
+                token.pos_ in TITLE_WORD_TAGS
+                # "Certified respiratory therapist", but not ", seen today".
+                or (token.tag_ in TITLE_PARTICIPLE_TAGS and token.text[:1].isupper())
+                for token in span
+            )
             and span[0].pos_ != "CCONJ"
             and span[-1].pos_ in {"NOUN", "PROPN"}
             and not _is_regulatory(text, start, end)
         ):
             titles.append(Entity("TITLE", start, end, 0.6))
     return titles
+
+
+def _phones_after_signatures(text: str, entities: list[Entity]) -> list[Entity]:
+    phones = []
+    for part in (e for e in entities if e.entity_type in {"PERSON", "TITLE", "ORGANIZATION"}):
+        match = PHONE_AFTER_SIGNATURE_RE.match(text, part.end)
+        if match and 7 <= sum(c.isdigit() for c in match.group("value")) <= 15:
+            phones.append(Entity("PHONE_NUMBER", *match.span("value"), 0.65))
+    return phones
+
+
+def _ages_after_names(text: str, entities: list[Entity]) -> list[Entity]:
+    ages = []
+    for person in (e for e in entities if e.entity_type == "PERSON"):
+        match = AGE_AFTER_NAME_RE.match(text, person.end)
+        if match:
+            ages.append(Entity("AGE", *match.span("value"), 0.7))
+    return ages
 
 
 def _is_regulatory(text: str, start: int, end: int) -> bool:

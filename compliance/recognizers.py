@@ -76,6 +76,9 @@ _MONTH = (
 )
 
 
+_WEEKDAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
+
+
 def medical_record_number_recognizer() -> ValueGroupRecognizer:
     return ValueGroupRecognizer(
         entity="MEDICAL_RECORD_NUMBER",
@@ -84,7 +87,7 @@ def medical_record_number_recognizer() -> ValueGroupRecognizer:
             ValuePattern(
                 "mrn_with_label",
                 r"\b(?:MRN|medical\s+record(?:\s+(?:number|no\.?|num\.?|#))?|patient\s+(?:id|number|no\.?))"
-                r"\s*(?:is|:|#|no\.?)?\s*(?P<value>[A-Z]{0,3}-?\d{4,12})\b",
+                r"\s*(?:is|:|#|no\.?)?\s*(?P<value>[A-Z]{0,3}-?\d{3,12}(?:-\d{1,6}){0,3})\b",
                 0.95,
             )
         ],
@@ -118,9 +121,10 @@ _PHONE_FORMATTED = re.compile(
     r"^(?:\(\d{3}\)\s?\d{3}-\d{4}|\d{3}-\d{3}-\d{4}|\d{3}\.\d{3}\.\d{4}|\+\d.*|00\d.*|.*\d\s?(?:x|ext\.?)\s?\d+)$"
 )
 _PHONE_CUE_BEFORE = re.compile(
-    r"(?:call|phone|tel|telephone|fax|mobile|cell|reach|contact|dial|text|answering\s+at"
-    r"|registered|whatsapp|sms|landline)"
-    r"\b[^.\n]{0,24}$",
+    r"(?:call|called|calling|phone|tel|telephone|fax|mobile|mob|cell|reach|reachable|contact"
+    r"|dial|text|answering\s+at|registered|whatsapp|sms|landline)"
+    # "Tel. 699 956 915": the abbreviation's full stop may sit between the word and the number.
+    r"\b\.?[^.\n]{0,24}$",
     re.IGNORECASE,
 )
 _PHONE_CUE_AFTER = re.compile(r"^\s*-?\s*(?:office|fax|mobile|home|work|cell)\b", re.IGNORECASE)
@@ -174,13 +178,34 @@ def date_recognizer() -> ValueGroupRecognizer:
             ),
             ValuePattern(
                 "iso",
-                r"(?<![\w-])(?P<value>(?:19|20)\d{2}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?)(?![\w-])",
+                r"(?<![\w-])(?P<value>(?:19|20)\d{2}-\d{2}-\d{2}"
+                r"(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?)(?![\w-])",
                 0.8,
             ),
             ValuePattern(
                 "month_day_year",
-                rf"\b(?P<value>{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?)\b",
+                rf"\b(?P<value>(?:{_WEEKDAY},?\s+)?{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?)\b",
                 0.7,
+            ),
+            # A month is a date element too (Safe Harbor keeps only the year): "Apr 2000",
+            # "07/2007". The month must be capitalised, so "may 2024" in a sentence is not one.
+            ValuePattern("month_year", rf"\b(?P<value>(?-i:(?=[A-Z])){_MONTH}\s+(?:19|20)\d{{2}})\b", 0.7),
+            ValuePattern(
+                "numeric_month_year",
+                r"(?<![\w./-])(?P<value>(?:0?[1-9]|1[0-2])/(?:19|20)\d{2})(?![\w/-])",
+                0.7,
+            ),
+            ValuePattern("day_mon_year", rf"\b(?P<value>\d{{1,2}}-{_MONTH}-(?:\d{{4}}|\d{{2}}))\b", 0.75),
+            # The time of an event narrows its date further: "03:43 PM", "21:46", "10 AM".
+            ValuePattern(
+                "clock_time",
+                r"(?<![\w:.])(?P<value>(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?:\s?(?-i:[AP]M|[ap]m|[ap]\.m\.))?)(?![\w:])",
+                0.6,
+            ),
+            ValuePattern(
+                "hour_am_pm",
+                r"\b(?P<value>(?:0?[1-9]|1[0-2])\s?(?-i:AM|PM|am|pm|a\.m\.|p\.m\.))(?!\w)",
+                0.6,
             ),
             ValuePattern(
                 "day_month_year",
@@ -196,6 +221,27 @@ def date_recognizer() -> ValueGroupRecognizer:
     )
 
 
+# A capitalised word of a street or place name (a capital, then a small letter: not an acronym
+# such as CFR), and the small words that names of streets contain.
+# Words that number parts of rules and spans of time ("Section 5 Rule 26") never name a street.
+_NAME = (
+    r"(?!(?:rules?|article|art|section|sec|part|chapter|title|schedule|form|recital|regulation|"
+    r"annex|appendix|paragraph|clause|step|level|tier|phase|item|exhibit|question|page|"
+    r"days?|weeks?|months?|years?|hours?)\b)"
+    r"(?-i:[A-ZÀ-ÞΑ-ΩΆ-Ώ][a-zß-ÿα-ωά-ώ])[\w'’.-]*"
+)
+_PARTICLE = r"(?-i:de|la|del|della|delle|degli|di|du|des|van|von|der|den|nad|pod|u\.|út|gate|vei|vej)"
+_STREET_NAME_WORD = rf"(?:{_NAME}|{_PARTICLE})"
+_NOT_A_YEAR = r"(?!(?:19|20)\d\d\b)"
+# What may follow a street line in running text: the flat, then the town and a postal code
+# ("..., Apt. 182, Lavacherie 64532", "..., Caspe, Spain 55768"). The town is taken only with
+# the code, which is what makes it part of an address.
+_ADDRESS_TAIL_INLINE = (
+    r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Flat)\.?\s*#?\d+\w*)?"
+    rf"(?:(?:,?\s+{_STREET_NAME_WORD}){{1,5}},?\s+(?:(?-i:[A-Z]{{2}})\s+)?\d{{4,6}}(?:-\d{{3,4}})?\b)?"
+)
+
+
 def street_address_recognizer() -> ValueGroupRecognizer:
     # Safe Harbor lists street addresses among the identifiers (164.514(b)(2)(i)(B)).
     return ValueGroupRecognizer(
@@ -207,9 +253,33 @@ def street_address_recognizer() -> ValueGroupRecognizer:
                 r"\b(?P<value>\d{1,6}[A-Z]?\s+(?:[A-Z][\w'-]*\.?\s+){1,4}"
                 r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|"
                 r"Way|Terrace|Parkway|Pkwy|Square|Sq|Highway|Hwy|Close|Crescent|Gardens|Row)\b\.?"
-                r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Flat)\.?\s*#?\w+)?)",
+                rf"{_ADDRESS_TAIL_INLINE})",
                 0.85,
-            )
+            ),
+            # Continental formats, the number after the street: "Kieler Strasse 90",
+            # "Rua Papoula 12", "ul. Ormiańska 139", "Pod Strání 954".
+            ValuePattern(
+                "street_then_number",
+                rf"(?<![\w,.$€£/-])(?P<value>(?:\d{{1,5}}[A-Za-z]?\s+)?"
+                rf"(?:(?:{_NAME}\s+){{0,3}}(?-i:[A-ZÀ-Þ])[\w'’-]*"
+                r"(?:strasse|straße|str\.|weg|gade|vej|vei|vegen|veien|laan|straat|tie|katu|gatan|"
+                r"vägen|allee|platz|gasse|chaussee|plein)"
+                rf"|(?:{_NAME}\s+){{1,3}}(?:Strasse|Straße|Str\.|Weg|Allee|Platz|Gasse|Gade|Vej|Vei|"
+                r"Laan|Straat|Gatan|Vägen|Ring|Damm|Ufer)"
+                rf"|(?:Rue|Rua|Rúa|Via|Viale|Calle|C/|Avenida|Avda\.?|Piazza|Plaza|Praça|Largo|Ulica|ul\.)"
+                rf"(?:\s+{_STREET_NAME_WORD}){{1,5}})"
+                rf"\s+{_NOT_A_YEAR}\d{{1,5}}[A-Za-z]?\b{_ADDRESS_TAIL_INLINE})",
+                0.8,
+            ),
+            # A building number before a street written with its own number, as generated
+            # multinational data and some countries do: "488 Schietboompleinstraat 430".
+            ValuePattern(
+                "number_name_number",
+                rf"(?<![\w,.$€£/:-]){_NOT_A_YEAR}(?P<value>\d{{1,5}}[A-Za-z]?\s+{_NAME}"
+                rf"(?:\s+{_STREET_NAME_WORD}){{0,4}}\s+{_NOT_A_YEAR}\d{{1,5}}[A-Za-z]?\b"
+                rf"{_ADDRESS_TAIL_INLINE})(?![\w/-]|\.\d)",
+                0.7,
+            ),
         ],
     )
 
@@ -298,6 +368,13 @@ def case_number_recognizer() -> ValueGroupRecognizer:
         r"(?=[A-Z0-9:./-]*\d)[A-Z0-9][A-Z0-9:./-]{3,24}[A-Z0-9]",
         # US federal docket numbers need no label: 2:21-cv-01234, 1:19-cr-00567-ABC.
         unlabelled=(
+            # State and foreign court numbers: 2012-CV-576987, HC-2021-025078, CL-2022-78921.
+            ValuePattern(
+                "court_year_number",
+                r"\b(?P<value>(?:19|20)\d{2}-(?:CV|CR|CA|BK|MC|FA|PR|DR|SC|JV|CIV|CRIM|FAM)-\d{3,8}"
+                r"|(?-i:[A-Z]{2,4})-(?:19|20)\d{2}-\d{3,8})\b",
+                0.85,
+            ),
             ValuePattern(
                 "federal_docket",
                 r"\b(?P<value>\d:\d{2}-(?:cv|cr|bk|mc|md|mj|ap)-\d{3,5}(?:-[A-Z]{2,4})*)\b",
@@ -333,6 +410,11 @@ def zip_code_recognizer() -> ValueGroupRecognizer:
                 r"\b(?:zip\s*code|postal\s*code|post\s*code|postcode|zip)\s*(?:is|:|#)?\s*"
                 r"(?P<value>(?-i:(?!(?:19|20)\d\d\b)(?![A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b)(?=[A-Z]{0,4}\d)[A-Z0-9]{2,5}(?:[ -][A-Z0-9]{2,4})?))\b",
                 0.85,
+            ),
+            # ZIP+4 and Canadian postal codes are distinctive without a label.
+            ValuePattern("zip_plus4", r"(?<![\w-])(?P<value>\d{5}-\d{4})(?![\w-])", 0.6),
+            ValuePattern(
+                "canadian_postal_code", r"\b(?P<value>(?-i:[A-Z]\d[A-Z] ?\d[A-Z]\d))\b", 0.6
             ),
             ValuePattern(
                 "state_zip",
@@ -373,6 +455,8 @@ def age_recognizer() -> ValueGroupRecognizer:
             # The number alone is the datum: "a <AGE_1>-year-old man" still reads.
             ValuePattern("years_old", rf"\b(?P<value>{age})[- ](?:years?|yrs?)[- ]old\b", 0.85),
             ValuePattern("y_o", rf"\b(?P<value>{age})\s*(?:y/o|yo|y\.o\.)(?!\w)", 0.85),
+            # Clinical shorthand for age and sex: "(43M, MRN ...)", ", 57F,".
+            ValuePattern("age_sex", r"(?:\(|,\s)(?P<value>1[01]\d|[1-9]?\d)\s?(?-i:[MF])(?=[,;)])", 0.75),
             ValuePattern(
                 "aged",
                 rf"\b(?<!under\sthe\s)(?<!below\sthe\s)(?<!over\sthe\s)(?<!above\sthe\s)"
@@ -463,11 +547,37 @@ def organization_suffix_recognizer() -> ValueGroupRecognizer:
     )
 
 
+def job_title_cue_recognizer() -> ValueGroupRecognizer:
+    """Job titles after words that introduce one ("occupation: civil drafter", "works as a
+    night nurse", "retired passenger rate clerk", "applying for the operations director role")."""
+    title = r"[^\W\d_][\w&/'’-]*(?:\s+[^\W\d_][\w&/'’-]*){0,5}?"
+    return ValueGroupRecognizer(
+        entity="TITLE",
+        name="JobTitleCueRecognizer",
+        patterns=[
+            ValuePattern(
+                "introduced",
+                r"\b(?:occupation|profession|job\s+title|employed\s+as(?:\s+an?)?"
+                r"|works?\s+as(?:\s+an?)?|working\s+as(?:\s+an?)?|retired)\s*:?\s+"
+                rf"(?!(?:of|the|a|an|to|in|for|is|was|and|or)\b)(?P<value>{title})(?=\s*[,.;)]|\s+(?:at|for|with|in|since|and\s+(?:lives|works|is|was|has))\b|\s*$)",
+                0.7,
+            ),
+            ValuePattern(
+                "role",
+                r"\b(?:for|as)\s+(?:the|a|an)\s+"
+                rf"(?P<value>{title})\s+(?:role|position|post|job)\b",
+                0.7,
+            ),
+        ],
+    )
+
+
 def own_recognizers() -> list[EntityRecognizer]:
     return [
         place_cue_recognizer(),
         person_cue_recognizer(),
         organization_suffix_recognizer(),
+        job_title_cue_recognizer(),
         AddressRecognizer(),
         VinRecognizer(),
         case_number_recognizer(),
@@ -477,8 +587,16 @@ def own_recognizers() -> list[EntityRecognizer]:
         labelled(
             "ACCOUNT_NUMBER",
             "AccountNumberRecognizer",
-            r"account|acct\.?|bank\s+account",
-            r"\d[\d -]{4,18}\d",
+            # Health plan member and policy numbers are account numbers too (164.514(b)(2)(i)(J), (K)).
+            r"account|acct\.?|bank\s+account|member(?:\s+id)?|policy|subscriber(?:\s+id)?",
+            r"(?:[A-Z]{2,3}-)?\d[\d -]{4,18}\d",
+        ),
+        labelled(
+            "VEHICLE_ID",
+            "VehiclePlateRecognizer",
+            r"(?:licen[cs]e\s+|number\s+)?plate|vehicle(?:\s+registration)?\s*\(?|registration\s+mark",
+            r"(?-i:(?=[A-Z0-9 -]*\d)(?=[A-Z0-9 -]*[A-Z])[A-Z0-9]{1,4}[ -]?[A-Z0-9]{2,5})",
+            score=0.75,
         ),
         labelled(
             "DEVICE_ID",

@@ -116,3 +116,32 @@ def test_benchmark_prints_both_detectors_and_their_ratio(tmp_path, capsys):
     assert "1 texts, 5 gold PII tokens" in out
     assert "plain Presidio" in out and "ours" in out and "ratio ours/plain" in out
     assert "PHONE_NUMBER" in out
+
+
+def test_pii_benchmark_scores_each_part_and_all_parts(tmp_path, capsys):
+    record = {
+        "full_text": "Write to jane@example.org now",
+        "spans": [
+            {
+                "entity_type": "EMAIL_ADDRESS",
+                "entity_value": "jane@example.org",
+                "start_position": 9,
+                "end_position": 25,
+            }
+        ],
+    }
+    tune, held_out = tmp_path / "tune.json", tmp_path / "held-out.json"
+    tune.write_text(json.dumps([record]))
+    held_out.write_text(json.dumps([record, record]))
+    call_command("pii_benchmark", "--gold", str(tune), "--gold", str(held_out), verbosity=0)
+    out = capsys.readouterr().out
+    assert "all parts: 3 texts" in out
+    assert "tune.json" in out and "held-out.json" in out
+    assert "throughput ours/plain" in out
+
+
+def test_pii_benchmark_names_the_bad_file(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"not": "a list"}')
+    with pytest.raises(CommandError, match="bad.json: not a presidio-research gold file"):
+        call_command("pii_benchmark", "--gold", str(bad), verbosity=0)
