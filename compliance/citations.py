@@ -34,7 +34,8 @@ REGULATORY_TERMS_RE = re.compile(
 # Accountability Act", "Proceeds of Crime Act 2002", "General Data Protection Regulation",
 # "HIPAA". spaCy takes parts of them for organisations or people; they are never personal data.
 LAW_NAME_RE = re.compile(
-    r"\b(?:[A-Z][\w'’.-]*\s+(?:(?:and|of|for|the|on|in|to|&)\s+)*){1,10}"
+    # A word of the name may hold dots ("U.S.") but not end a sentence ("Portugal. The Rule").
+    r"\b(?:(?:[A-Z](?:\.[A-Z])+\.|[A-Z](?:[\w'’-]|\.(?=\w))*)\s+(?:(?:and|of|for|the|on|in|to|&)\s+)*){1,10}"
     r"(?:Act|Acts|Regulations?|Directive|Rules?|Rulebook|Code|Law|Statute|Convention|Treaty)\b"
     r"(?:\s+(?:of\s+)?\d{4})?"
     r"|\b(?:HIPAA|HITECH|GDPR|UK\s+GDPR|CCPA|CPRA|CMIA|BDSG|BRAO|GwG|MLR|POCA|BSA|AMLD|AMLR|FATF)\b"

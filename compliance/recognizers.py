@@ -507,7 +507,8 @@ def place_cue_recognizer() -> ValueGroupRecognizer:
             ValuePattern(
                 "lives_in",
                 r"\b(?:lives?|living|moved|relocated|grew\s+up|was\s+born|home\s+city"
-                r"|flew|travel(?:l)?ed|trip|holiday|vacation|visit(?:ed|ing)?"
+                r"|flew|travel(?:l)?(?:ed|ing)?|trip|holiday|vacation|visit(?:ed|ing)?"
+                r"|passport\s+issued\s+by|citizen\s+of|national\s+of|resident\s+of"
                 r"|(?:I'?m|I\s+am|we\s+are|we'?re)(?=\s+in\b)|arrived|staying)"
                 r"(?:\s+(?:here|there))?\s+(?:in|to|from|is|at)?\s*"
                 r"(?P<value>(?-i:[A-ZÀ-Þ][\w'’-]+)(?:\s+(?-i:[A-ZÀ-Þ][\w'’-]+)){0,3})",
@@ -572,12 +573,31 @@ def job_title_cue_recognizer() -> ValueGroupRecognizer:
     )
 
 
+def religion_cue_recognizer() -> ValueGroupRecognizer:
+    """A religion named after a word that asks for one ("religion (Jainism)", "stated
+    affiliation: Jain"): a GDPR special category that spaCy's small model often misses."""
+    return ValueGroupRecognizer(
+        entity="NRP",
+        name="ReligionCueRecognizer",
+        patterns=[
+            ValuePattern(
+                "religion_labelled",
+                r"\b(?:religion|religious\s+affiliation|faith|(?:stated\s+)?affiliation|denomination)"
+                r"\s*(?:is|:|\(|-)?\s*(?:listed\s+as\s+)?"
+                r"(?P<value>(?-i:[A-Z])[a-z]+(?:\s+(?-i:[A-Z])[a-z]+)?)",
+                0.8,
+            )
+        ],
+    )
+
+
 def own_recognizers() -> list[EntityRecognizer]:
     return [
         place_cue_recognizer(),
         person_cue_recognizer(),
         organization_suffix_recognizer(),
         job_title_cue_recognizer(),
+        religion_cue_recognizer(),
         AddressRecognizer(),
         VinRecognizer(),
         case_number_recognizer(),

@@ -179,6 +179,13 @@ CASES = [
     ("ACCOUNT_NUMBER", "Prior auth for member ID 381838386515 denied.", "381838386515"),
     ("ACCOUNT_NUMBER", "The member states agreed in 2016.", None),
     ("MEDICAL_RECORD_NUMBER", "Please flag chart MRN 385-31-7112-6.", "385-31-7112-6"),
+    ("NRP", "Clinic note: Davi Santos, 21, Polish, presenting with cough.", "Polish"),
+    ("NRP", "Run checks on Stefan Naumann, a German candidate applying here.", "German"),
+    ("NRP", "Under EU, German, and French law the rule applies.", None),
+    ("NRP", "She listed her religion (Jainism) on the form.", "Jainism"),
+    ("NRP", "The affiliation rules changed in 2024.", None),
+    # A law's name ends at the sentence: "Portugal." is not part of "The CDD Rule".
+    ("LOCATION", "Her passport issued by Portugal. The CDD Rule applies.", "Portugal"),
 ]
 
 
