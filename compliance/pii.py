@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from presidio_analyzer import RecognizerResult
 
+from compliance.beside_names import NATIONALITY_ADJECTIVES, describes_a_person, details_beside_names
 from compliance.citations import CITATION_RE, LAW_NAME_RE, REGULATORY_TERMS_RE
 from compliance.pseudonyms import PLACEHOLDER_RE, PseudonymVault
 from compliance.recognizers import own_recognizers, presidio_recognizers
@@ -80,20 +81,25 @@ ENTITY_THRESHOLDS: dict[str, float] = {
 COUNTRY_NAMES = frozenset(
     name.lower()
     for name in (
-        "Germany", "France", "Italy", "Spain", "Ireland", "the Netherlands", "Netherlands",
-        "Belgium", "Austria", "Poland", "Sweden", "Denmark", "Finland", "Portugal", "Greece",
-        "Luxembourg", "Switzerland", "Canada",
+        "Germany",
+        "France",
+        "Italy",
+        "Spain",
+        "Ireland",
+        "the Netherlands",
+        "Netherlands",
+        "Belgium",
+        "Austria",
+        "Poland",
+        "Sweden",
+        "Denmark",
+        "Finland",
+        "Portugal",
+        "Greece",
+        "Luxembourg",
+        "Switzerland",
+        "Canada",
     )
-)
-
-NATIONALITY_ADJECTIVES = frozenset(
-    (
-        "American Californian European British English Scottish Welsh German French Italian "
-        "Spanish Irish Dutch Belgian Austrian Polish Swedish Danish Finnish Portuguese Greek "
-        "Emirati Swiss Canadian"
-    )
-    .lower()
-    .split()
 )
 
 # Places that name a jurisdiction or a whole country or state are the context of a regulatory
@@ -298,14 +304,9 @@ def detect_many(
             entities = _select(text, results, artifacts, searched)
             if "PERSON" in searched and CAPITALS_RUN_RE.search(text):
                 entities = _merge_overlaps(entities + _names_in_capitals(engine, text, searched))
-            if "TITLE" in thresholds:
-                entities = _merge_overlaps(entities + _titles_beside_names(text, artifacts, entities))
-            if "PHONE_NUMBER" in thresholds:
-                entities = _merge_overlaps(entities + _phones_after_signatures(text, entities))
-            if "AGE" in thresholds:
-                entities = _merge_overlaps(entities + _ages_after_names(text, entities))
-            if "NRP" in thresholds:
-                entities = _merge_overlaps(entities + _nationalities_beside_people(text, entities))
+            entities = _merge_overlaps(
+                entities + _beside_names(text, artifacts, entities, thresholds)
+            )
             found.append([e for e in entities if e.entity_type in thresholds])
     except Exception as exc:
         # The message of an arbitrary exception may quote the text; keep only its type.
@@ -334,72 +335,6 @@ def _names_in_capitals(engine, text: str, thresholds: dict[str, float]) -> list[
     ]
 
 
-# A job title written as an apposition after a name: "Mike Hermansen, the property appraiser,"
-# or a signature's "Jane Roe, Compliance Officer, Acme". The words must read as a noun phrase.
-TITLE_AFTER_NAME_RE = re.compile(
-    r"(?:,|\s*\()\s*(?:(?:the|our|a|an|his|her|their|my)\s+)?"
-    r"(?P<value>[^\W\d_][\w&/'’-]*(?:\s+[^\W\d_][\w&/'’-]*){0,5}?)"
-    r"(?=\s*[,;.:)\n]|\s+(?:at|of|for|with|in|from)\b|\s*$)"
-)
-TITLE_WORD_TAGS = frozenset({"NOUN", "PROPN", "ADJ", "CCONJ"})
-# Participles read as adjectives in titles: "Certified respiratory therapist".
-TITLE_PARTICIPLE_TAGS = frozenset({"VBN", "VBG"})
-# An age written as an apposition: "Emilie Broberg, 81, Talking-books clerk".
-AGE_AFTER_NAME_RE = re.compile(r",\s+(?P<value>1[01]\d|[1-9]?\d)(?=\s*[,;)])")
-# A telephone number closing a signature: "Felicia Eriksson, 433 5227", "Bartender, 0613-4185803".
-PHONE_AFTER_SIGNATURE_RE = re.compile(
-    r",\s+(?P<value>\+?\(?\d[\d ().-]{5,18}\d)(?=\s*(?:[,;.]\s|[,;.]?$|\n|\s+(?:or|and)\b))"
-)
-
-
-def _titles_beside_names(text: str, artifacts, entities: list[Entity]) -> list[Entity]:
-    titles = []
-    for person in (e for e in entities if e.entity_type == "PERSON"):
-        match = TITLE_AFTER_NAME_RE.match(text, person.end)
-        if match is None:
-            continue
-        start, end = match.span("value")
-        span = artifacts.tokens.char_span(start, end, alignment_mode="expand")
-        if (
-            span is not None
-            and all(
-                token.pos_ in TITLE_WORD_TAGS
-                # "Certified respiratory therapist", but not ", seen today".
-                or (token.tag_ in TITLE_PARTICIPLE_TAGS and token.text[:1].isupper())
-                for token in span
-            )
-            and span[0].pos_ != "CCONJ"
-            and span[-1].pos_ in {"NOUN", "PROPN"}
-            and not _is_regulatory(text, start, end)
-        ):
-            titles.append(Entity("TITLE", start, end, 0.6))
-    return titles
-
-
-def _phones_after_signatures(text: str, entities: list[Entity]) -> list[Entity]:
-    phones = []
-    for part in (e for e in entities if e.entity_type in {"PERSON", "TITLE", "ORGANIZATION"}):
-        match = PHONE_AFTER_SIGNATURE_RE.match(text, part.end)
-        if match and 7 <= sum(c.isdigit() for c in match.group("value")) <= 15:
-            phones.append(Entity("PHONE_NUMBER", *match.span("value"), 0.65))
-    return phones
-
-
-def _ages_after_names(text: str, entities: list[Entity]) -> list[Entity]:
-    ages = []
-    for person in (e for e in entities if e.entity_type == "PERSON"):
-        match = AGE_AFTER_NAME_RE.match(text, person.end)
-        if match:
-            ages.append(Entity("AGE", *match.span("value"), 0.7))
-    return ages
-
-
-def _is_regulatory(text: str, start: int, end: int) -> bool:
-    terms = [m.span() for m in REGULATORY_TERMS_RE.finditer(text)]
-    terms += [m.span() for m in LAW_NAME_RE.finditer(text)]
-    return any(start < term_end and term_start < end for term_start, term_end in terms)
-
-
 def _select(text: str, results, artifacts, thresholds: dict[str, float]) -> list[Entity]:
     protected = [m.span() for m in CITATION_RE.finditer(text)]
     protected += [m.span() for m in PLACEHOLDER_RE.finditer(text)]
@@ -418,7 +353,7 @@ def _select(text: str, results, artifacts, thresholds: dict[str, float]) -> list
             result.entity_type in {"LOCATION", "NRP"}
             and value.strip().lower() in NON_IDENTIFYING_PLACES
             and not _residence(result, value)
-            and not (result.entity_type == "NRP" and _describes_a_person(text, result.end))
+            and not (result.entity_type == "NRP" and describes_a_person(text, result.end))
         ):
             continue
         if result.entity_type in NER_ENTITY_TYPES and any(
@@ -445,27 +380,12 @@ def _select(text: str, results, artifacts, thresholds: dict[str, float]) -> list
     return _merge_overlaps(candidates)
 
 
-# "a German candidate", "Finnish national": the adjective is someone's nationality, not a law.
-PERSON_NOUN_AFTER_RE = re.compile(
-    r"\s+(?:national|citizen|male|female|man|woman|boy|girl|candidate|patient|customer|client|"
-    r"resident|subject|applicant|employee|nationals|citizens|men|women|patients|customers)\b",
-    re.IGNORECASE,
-)
-# A nationality in apposition after a name or an age: "Davi Santos, 21, Polish, presenting ..."
-NATIONALITY_AFTER_RE = re.compile(r"(?:,|\()\s*(?P<value>[A-Z][a-z]+)(?=\s*[,)])")
-
-
-def _describes_a_person(text: str, end: int) -> bool:
-    return PERSON_NOUN_AFTER_RE.match(text, end) is not None
-
-
-def _nationalities_beside_people(text: str, entities: list[Entity]) -> list[Entity]:
-    found = []
-    for part in (e for e in entities if e.entity_type in {"PERSON", "AGE"}):
-        match = NATIONALITY_AFTER_RE.match(text, part.end)
-        if match and match.group("value").lower() in NATIONALITY_ADJECTIVES:
-            found.append(Entity("NRP", *match.span("value"), 0.7))
-    return found
+def _beside_names(text: str, artifacts, entities: list[Entity], thresholds) -> list[Entity]:
+    spans = [(e.entity_type, e.start, e.end, e.score) for e in entities]
+    return [
+        Entity(*span)
+        for span in details_beside_names(text, artifacts.tokens, spans, set(thresholds))
+    ]
 
 
 def _recognizer(result) -> str | None:

@@ -189,13 +189,17 @@ def date_recognizer() -> ValueGroupRecognizer:
             ),
             # A month is a date element too (Safe Harbor keeps only the year): "Apr 2000",
             # "07/2007". The month must be capitalised, so "may 2024" in a sentence is not one.
-            ValuePattern("month_year", rf"\b(?P<value>(?-i:(?=[A-Z])){_MONTH}\s+(?:19|20)\d{{2}})\b", 0.7),
+            ValuePattern(
+                "month_year", rf"\b(?P<value>(?-i:(?=[A-Z])){_MONTH}\s+(?:19|20)\d{{2}})\b", 0.7
+            ),
             ValuePattern(
                 "numeric_month_year",
                 r"(?<![\w./-])(?P<value>(?:0?[1-9]|1[0-2])/(?:19|20)\d{2})(?![\w/-])",
                 0.7,
             ),
-            ValuePattern("day_mon_year", rf"\b(?P<value>\d{{1,2}}-{_MONTH}-(?:\d{{4}}|\d{{2}}))\b", 0.75),
+            ValuePattern(
+                "day_mon_year", rf"\b(?P<value>\d{{1,2}}-{_MONTH}-(?:\d{{4}}|\d{{2}}))\b", 0.75
+            ),
             # The time of an event narrows its date further: "03:43 PM", "21:46", "10 AM".
             ValuePattern(
                 "clock_time",
@@ -230,7 +234,9 @@ _NAME = (
     r"days?|weeks?|months?|years?|hours?)\b)"
     r"(?-i:[A-ZÀ-ÞΑ-ΩΆ-Ώ][a-zß-ÿα-ωά-ώ])[\w'’.-]*"
 )
-_PARTICLE = r"(?-i:de|la|del|della|delle|degli|di|du|des|van|von|der|den|nad|pod|u\.|út|gate|vei|vej)"
+_PARTICLE = (
+    r"(?-i:de|la|del|della|delle|degli|di|du|des|van|von|der|den|nad|pod|u\.|út|gate|vei|vej)"
+)
 _STREET_NAME_WORD = rf"(?:{_NAME}|{_PARTICLE})"
 _NOT_A_YEAR = r"(?!(?:19|20)\d\d\b)"
 # What may follow a street line in running text: the flat, then the town and a postal code
@@ -456,7 +462,9 @@ def age_recognizer() -> ValueGroupRecognizer:
             ValuePattern("years_old", rf"\b(?P<value>{age})[- ](?:years?|yrs?)[- ]old\b", 0.85),
             ValuePattern("y_o", rf"\b(?P<value>{age})\s*(?:y/o|yo|y\.o\.)(?!\w)", 0.85),
             # Clinical shorthand for age and sex: "(43M, MRN ...)", ", 57F,".
-            ValuePattern("age_sex", r"(?:\(|,\s)(?P<value>1[01]\d|[1-9]?\d)\s?(?-i:[MF])(?=[,;)])", 0.75),
+            ValuePattern(
+                "age_sex", r"(?:\(|,\s)(?P<value>1[01]\d|[1-9]?\d)\s?(?-i:[MF])(?=[,;)])", 0.75
+            ),
             ValuePattern(
                 "aged",
                 rf"\b(?<!under\sthe\s)(?<!below\sthe\s)(?<!over\sthe\s)(?<!above\sthe\s)"

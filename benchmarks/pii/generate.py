@@ -43,8 +43,18 @@ EXTRA_TYPES = {
 }
 
 DATE_FORMATS = (
-    "%m/%d/%Y", "%m/%d/%y", "%d/%m/%Y", "%Y-%m-%d", "%B %d, %Y", "%b %d, %Y", "%d %B %Y",
-    "%d %b %Y", "%d.%m.%Y", "%A, %B %d, %Y", "%B %d", "%d-%b-%Y",
+    "%m/%d/%Y",
+    "%m/%d/%y",
+    "%d/%m/%Y",
+    "%Y-%m-%d",
+    "%B %d, %Y",
+    "%b %d, %Y",
+    "%d %B %Y",
+    "%d %b %Y",
+    "%d.%m.%Y",
+    "%A, %B %d, %Y",
+    "%B %d",
+    "%d-%b-%Y",
 )
 
 
@@ -107,7 +117,9 @@ def presidio_half(half: str) -> list[str]:
     )
 
     lines = [
-        line.strip() for line in presidio_templates_file_path.read_text().splitlines() if line.strip()
+        line.strip()
+        for line in presidio_templates_file_path.read_text().splitlines()
+        if line.strip()
     ]
     wanted = 0 if half == "tune" else 1
     return [
@@ -167,15 +179,21 @@ def generate(templates: list[str], locale: str, seed: int, count: int) -> list[d
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--templates", required=True, help="a file, or presidio:tune / presidio:test")
+    parser.add_argument(
+        "--templates", required=True, help="a file, or presidio:tune / presidio:test"
+    )
     parser.add_argument("--locale", default="en_US")
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--output", type=Path, required=True)
     args = parser.parse_args()
     records = generate(load_templates(args.templates), args.locale, args.seed, args.count)
-    args.output.write_text(json.dumps(records, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    print(f"{args.output}: {len(records)} texts from {args.templates} ({args.locale}, seed {args.seed})")
+    args.output.write_text(
+        json.dumps(records, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+    )
+    print(
+        f"{args.output}: {len(records)} texts from {args.templates} ({args.locale}, seed {args.seed})"
+    )
 
 
 if __name__ == "__main__":

@@ -42,7 +42,9 @@ class Command(BaseCommand):
         for path, gold in parts:
             texts = [text for text, _ in gold]
             found = {
-                "plain Presidio": _timed(seconds, "plain Presidio", _plain_spans, plain, texts, quiet),
+                "plain Presidio": _timed(
+                    seconds, "plain Presidio", _plain_spans, plain, texts, quiet
+                ),
                 "ours": _timed(seconds, "ours", _our_spans, entities, texts, quiet),
             }
             scores = {name: Score() for name in found}

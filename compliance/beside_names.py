@@ -1,0 +1,142 @@
+"""Personal details written beside a name, which no recognizer can tell apart on their own:
+"Emilie Broberg, 81, Polish, Talking-books clerk, 433 5227". A bare "81" or "433 5227" is not
+personal data anywhere else; right after a detected name (or a title or age that follows one)
+it is. Each finder reads the text that follows a span already found and returns new spans as
+``(entity type, start, end, score)``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from compliance.citations import LAW_NAME_RE, REGULATORY_TERMS_RE
+
+Span = tuple[str, int, int, float]
+
+# Nationalities named by the adjective of a country the service covers. Beside "law" they name
+# a jurisdiction ("German law") and stay; beside a person they are personal data.
+NATIONALITY_ADJECTIVES = frozenset(
+    (
+        "American Californian European British English Scottish Welsh German French Italian "
+        "Spanish Irish Dutch Belgian Austrian Polish Swedish Danish Finnish Portuguese Greek "
+        "Emirati Swiss Canadian"
+    )
+    .lower()
+    .split()
+)
+
+# "a German candidate", "Finnish national": the adjective describes someone.
+PERSON_NOUN_AFTER_RE = re.compile(
+    r"\s+(?:national|citizen|male|female|man|woman|boy|girl|candidate|patient|customer|client|"
+    r"resident|subject|applicant|employee|nationals|citizens|men|women|patients|customers)\b",
+    re.IGNORECASE,
+)
+
+# A job title as an apposition: "Mike Hermansen, the property appraiser," or a signature's
+# "Jane Roe, Compliance Officer, Acme", or "(Clinical psychologist)". It must read as a noun
+# phrase, which the tagger decides.
+TITLE_AFTER_NAME_RE = re.compile(
+    r"(?:,|\s*\()\s*(?:(?:the|our|a|an|his|her|their|my)\s+)?"
+    r"(?P<value>[^\W\d_][\w&/'’-]*(?:\s+[^\W\d_][\w&/'’-]*){0,5}?)"
+    r"(?=\s*[,;.:)\n]|\s+(?:at|of|for|with|in|from)\b|\s*$)"
+)
+TITLE_WORD_TAGS = frozenset({"NOUN", "PROPN", "ADJ", "CCONJ"})
+# Participles read as adjectives in titles: "Certified respiratory therapist".
+TITLE_PARTICIPLE_TAGS = frozenset({"VBN", "VBG"})
+# "Emilie Broberg, 81, ..."
+AGE_AFTER_NAME_RE = re.compile(r",\s+(?P<value>1[01]\d|[1-9]?\d)(?=\s*[,;)])")
+# A telephone number closing a signature: "Felicia Eriksson, 433 5227", "Bartender, 0613-4185803".
+PHONE_AFTER_SIGNATURE_RE = re.compile(
+    r",\s+(?P<value>\+?\(?\d[\d ().-]{5,18}\d)(?=\s*(?:[,;.]\s|[,;.]?$|\n|\s+(?:or|and)\b))"
+)
+# "Davi Santos, 21, Polish, presenting ..."
+NATIONALITY_AFTER_RE = re.compile(r"(?:,|\()\s*(?P<value>[A-Z][a-z]+)(?=\s*[,)])")
+
+
+def describes_a_person(text: str, end: int) -> bool:
+    """Whether the word ending at ``end`` is followed by a noun for a person."""
+    return PERSON_NOUN_AFTER_RE.match(text, end) is not None
+
+
+def details_beside_names(text: str, tokens, spans: list[Span], wanted: set[str]) -> list[Span]:
+    """The details of the ``wanted`` types that follow the given spans. Finders run in order,
+    each also reading after what the earlier ones found (a phone number after a title)."""
+    spans = list(spans)
+    added: list[Span] = []
+    for entity_type, finder in FINDERS:
+        if entity_type in wanted:
+            found = finder(text, tokens, spans)
+            spans += found
+            added += found
+    return added
+
+
+def _after(spans: list[Span], types: set[str]) -> list[int]:
+    return [end for entity_type, _, end, _ in spans if entity_type in types]
+
+
+def _titles(text: str, tokens, spans: list[Span]) -> list[Span]:
+    titles = []
+    for end in _after(spans, {"PERSON"}):
+        match = TITLE_AFTER_NAME_RE.match(text, end)
+        if match is None:
+            continue
+        start, stop = match.span("value")
+        words = tokens.char_span(start, stop, alignment_mode="expand")
+        if words is not None and _is_noun_phrase(words) and not _is_regulatory(text, start, stop):
+            titles.append(("TITLE", start, stop, 0.6))
+    return titles
+
+
+def _is_noun_phrase(words) -> bool:
+    return (
+        all(
+            token.pos_ in TITLE_WORD_TAGS
+            # "Certified respiratory therapist", but not ", seen today".
+            or (token.tag_ in TITLE_PARTICIPLE_TAGS and token.text[:1].isupper())
+            for token in words
+        )
+        and words[0].pos_ != "CCONJ"
+        and words[-1].pos_ in {"NOUN", "PROPN"}
+    )
+
+
+def _is_regulatory(text: str, start: int, end: int) -> bool:
+    terms = [m.span() for m in REGULATORY_TERMS_RE.finditer(text)]
+    terms += [m.span() for m in LAW_NAME_RE.finditer(text)]
+    return any(start < term_end and term_start < end for term_start, term_end in terms)
+
+
+def _phones(text: str, tokens, spans: list[Span]) -> list[Span]:
+    phones = []
+    for end in _after(spans, {"PERSON", "TITLE", "ORGANIZATION"}):
+        match = PHONE_AFTER_SIGNATURE_RE.match(text, end)
+        if match and 7 <= sum(c.isdigit() for c in match.group("value")) <= 15:
+            phones.append(("PHONE_NUMBER", *match.span("value"), 0.65))
+    return phones
+
+
+def _ages(text: str, tokens, spans: list[Span]) -> list[Span]:
+    return [
+        ("AGE", *match.span("value"), 0.7)
+        for end in _after(spans, {"PERSON"})
+        if (match := AGE_AFTER_NAME_RE.match(text, end))
+    ]
+
+
+def _nationalities(text: str, tokens, spans: list[Span]) -> list[Span]:
+    return [
+        ("NRP", *match.span("value"), 0.7)
+        for end in _after(spans, {"PERSON", "AGE"})
+        if (match := NATIONALITY_AFTER_RE.match(text, end))
+        and match.group("value").lower() in NATIONALITY_ADJECTIVES
+    ]
+
+
+FINDERS: list[tuple[str, Callable[[str, object, list[Span]], list[Span]]]] = [
+    ("TITLE", _titles),
+    ("PHONE_NUMBER", _phones),
+    ("AGE", _ages),
+    ("NRP", _nationalities),
+]
