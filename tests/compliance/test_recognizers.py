@@ -130,6 +130,9 @@ CASES = [
     ("AGE", "He retired at the age of 70.", "70"),
     ("AGE", "Keep the records for 6 years after the last visit.", None),
     ("AGE", "Aged receivables over 90 days are written off.", None),
+    # Thresholds in rules are nobody's age.
+    ("AGE", "A child under the age of 16 needs a parent's consent (Art. 8).", None),
+    ("AGE", "Children over 12 years old may consent themselves.", None),
     ("TITLE", "Mike Hermansen, the property appraiser, said no.", "property appraiser"),
     ("TITLE", "Regards, Jane Roe, Compliance Officer, Acme Ltd", "Compliance Officer"),
     ("TITLE", "John Smith, who called yesterday, said no.", None),
