@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from compliance.citations import LAW_NAME_RE, REGULATORY_TERMS_RE
+from compliance.citations import rule_name_spans
 
 Span = tuple[str, int, int, float]
 
@@ -78,13 +78,18 @@ def _after(spans: list[Span], types: set[str]) -> list[int]:
 
 def _titles(text: str, tokens, spans: list[Span]) -> list[Span]:
     titles = []
+    rule_names = rule_name_spans(text)
     for end in _after(spans, {"PERSON"}):
         match = TITLE_AFTER_NAME_RE.match(text, end)
         if match is None:
             continue
         start, stop = match.span("value")
         words = tokens.char_span(start, stop, alignment_mode="expand")
-        if words is not None and _is_noun_phrase(words) and not _is_regulatory(text, start, stop):
+        if (
+            words is not None
+            and _is_noun_phrase(words)
+            and not any(start < b and a < stop for a, b in rule_names)
+        ):
             titles.append(("TITLE", start, stop, 0.6))
     return titles
 
@@ -100,12 +105,6 @@ def _is_noun_phrase(words) -> bool:
         and words[0].pos_ != "CCONJ"
         and words[-1].pos_ in {"NOUN", "PROPN"}
     )
-
-
-def _is_regulatory(text: str, start: int, end: int) -> bool:
-    terms = [m.span() for m in REGULATORY_TERMS_RE.finditer(text)]
-    terms += [m.span() for m in LAW_NAME_RE.finditer(text)]
-    return any(start < term_end and term_start < end for term_start, term_end in terms)
 
 
 def _phones(text: str, tokens, spans: list[Span]) -> list[Span]:

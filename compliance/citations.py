@@ -40,3 +40,10 @@ LAW_NAME_RE = re.compile(
     r"(?:\s+(?:of\s+)?\d{4})?"
     r"|\b(?:HIPAA|HITECH|GDPR|UK\s+GDPR|CCPA|CPRA|CMIA|BDSG|BRAO|GwG|MLR|POCA|BSA|AMLD|AMLR|FATF)\b"
 )
+
+
+def rule_name_spans(text: str) -> list[tuple[int, int]]:
+    """Where ``text`` names a rule, a regime or a law: spans no tagger's guess may overlap."""
+    return [m.span() for m in REGULATORY_TERMS_RE.finditer(text)] + [
+        m.span() for m in LAW_NAME_RE.finditer(text)
+    ]

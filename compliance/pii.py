@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from presidio_analyzer import RecognizerResult
 
 from compliance.beside_names import NATIONALITY_ADJECTIVES, describes_a_person, details_beside_names
-from compliance.citations import CITATION_RE, LAW_NAME_RE, REGULATORY_TERMS_RE
+from compliance.citations import CITATION_RE, rule_name_spans
 from compliance.pseudonyms import PLACEHOLDER_RE, PseudonymVault
 from compliance.recognizers import own_recognizers, presidio_recognizers
 
@@ -340,8 +340,7 @@ def _select(text: str, results, artifacts, thresholds: dict[str, float]) -> list
     protected += [m.span() for m in PLACEHOLDER_RE.finditer(text)]
     # Taggers' guesses (people, places, organisations) that overlap the name of a rule are
     # wrong; identifiers found by patterns are kept even next to one.
-    terms = [m.span() for m in REGULATORY_TERMS_RE.finditer(text)]
-    terms += [m.span() for m in LAW_NAME_RE.finditer(text)]
+    terms = rule_name_spans(text)
     candidates = []
     for result in results:
         if result.score < thresholds.get(result.entity_type, 1.1):

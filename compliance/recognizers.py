@@ -396,6 +396,10 @@ _US_STATES = (
 )
 
 
+# The longer labels first, so that "zip code is ..." is read whole.
+_POSTCODE_LABEL = r"\b(?:zip\s*code|postal\s*code|post\s*code|postcode|zip)\s*(?:is|:|#)?\s*"
+
+
 def zip_code_recognizer() -> ValueGroupRecognizer:
     # Safe Harbor removes ZIP codes (only the first three digits of large areas may stay).
     return ValueGroupRecognizer(
@@ -404,8 +408,7 @@ def zip_code_recognizer() -> ValueGroupRecognizer:
         patterns=[
             ValuePattern(
                 "zip_labelled",
-                r"\b(?:zip|zip\s*code|postal\s*code|post\s*code|postcode)\s*(?:is|:|#)?\s*"
-                r"(?P<value>\d{5}(?:-\d{4})?)\b",
+                rf"{_POSTCODE_LABEL}(?P<value>\d{{5}}(?:-\d{{4}})?)\b",
                 0.9,
             ),
             # A label makes any country's format a postal code: "postcode 70-746", "ZIP: 4333 CG",
@@ -413,8 +416,8 @@ def zip_code_recognizer() -> ValueGroupRecognizer:
             # postcodes are left to Presidio's UK_POSTCODE, which UK policy names.
             ValuePattern(
                 "postcode_labelled",
-                r"\b(?:zip\s*code|postal\s*code|post\s*code|postcode|zip)\s*(?:is|:|#)?\s*"
-                r"(?P<value>(?-i:(?!(?:19|20)\d\d\b)(?![A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b)(?=[A-Z]{0,4}\d)[A-Z0-9]{2,5}(?:[ -][A-Z0-9]{2,4})?))\b",
+                _POSTCODE_LABEL
+                + r"(?P<value>(?-i:(?!(?:19|20)\d\d\b)(?![A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b)(?=[A-Z]{0,4}\d)[A-Z0-9]{2,5}(?:[ -][A-Z0-9]{2,4})?))\b",
                 0.85,
             ),
             # ZIP+4 and Canadian postal codes are distinctive without a label.

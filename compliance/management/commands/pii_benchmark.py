@@ -54,8 +54,9 @@ class Command(BaseCommand):
                     totals[name].add(text, gold_spans, detected)
             self._report(str(path), len(texts), scores)
             rows.append((path.name, len(texts), scores))
+        count = sum(n for _, n, _ in rows)
         if len(parts) > 1:
-            self._report("all parts", sum(n for _, n, _ in rows), totals)
+            self._report("all parts", count, totals)
             self.stdout.write("parts (precision / recall, plain Presidio then ours):")
             for name, count, scores in rows:
                 plain_score, ours = scores["plain Presidio"], scores["ours"]
@@ -63,7 +64,6 @@ class Command(BaseCommand):
                     f"  {name:<34}{count:>6}  {plain_score.precision:.3f} / {plain_score.recall:.3f}"
                     f"   {ours.precision:.3f} / {ours.recall:.3f}"
                 )
-        count = sum(n for _, n, _ in rows)
         plain_rate = count / seconds["plain Presidio"]
         ours_rate = count / seconds["ours"]
         self.stdout.write(
