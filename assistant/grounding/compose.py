@@ -12,6 +12,9 @@ from assistant.grounding.evidence import Evidence
 from assistant.grounding.verify import Verification
 
 QUOTES_LEAD = "The sources say:"
+# Before the evidence that no kept sentence cites: the selection chose it for the question, and
+# a sentence that rests on one quote must not hide the others from the reader.
+MORE_QUOTES_LEAD = "Also in the sources:"
 ABSTENTION = "The sources for this domain and jurisdiction do not answer this question."
 
 
@@ -27,7 +30,8 @@ class Delivery:
 
 def delivered(verification: Verification, evidence: Sequence[Evidence]) -> Delivery:
     """The verified sentences and the evidence they cite, renumbered from 1 in order of first
-    citation; without a verified sentence, every piece of evidence under ``QUOTES_LEAD``."""
+    citation, then the rest of the evidence under ``MORE_QUOTES_LEAD``; without a verified
+    sentence, every piece of evidence under ``QUOTES_LEAD``."""
     kept = verification.kept
     if not kept:
         quotes = _renumbered(list(evidence))
@@ -42,7 +46,11 @@ def delivered(verification: Verification, evidence: Sequence[Evidence]) -> Deliv
         for sentence in kept
     )
     quotes = _renumbered([by_number[n] for n in order])
-    return Delivery(f"{body}\n\n{quote_lines(quotes)}", "verified", quotes)
+    text = f"{body}\n\n{quote_lines(quotes)}"
+    rest = _renumbered([e for e in evidence if e.number not in new_number], start=len(quotes) + 1)
+    if rest:
+        text += f"\n\n{MORE_QUOTES_LEAD}\n{quote_lines(rest)}"
+    return Delivery(text, "verified", quotes + rest)
 
 
 def abstained(*, searched: str, grounding: str = "abstained") -> Delivery:
@@ -64,8 +72,8 @@ def quote_lines(quotes: Sequence[Evidence]) -> str:
     )
 
 
-def _renumbered(quotes: list[Evidence]) -> list[Evidence]:
-    return [quote.renumbered(number) for number, quote in enumerate(quotes, start=1)]
+def _renumbered(quotes: list[Evidence], start: int = 1) -> list[Evidence]:
+    return [quote.renumbered(number) for number, quote in enumerate(quotes, start=start)]
 
 
 def _with_markers(sentence: str, numbers: list[int]) -> str:

@@ -10,7 +10,13 @@ import pytest
 
 from assistant.grounding.answerable import asks_for, gives
 from assistant.grounding.claims import modalities, negated, numbers, references
-from assistant.grounding.compose import ABSTENTION, QUOTES_LEAD, abstained, delivered
+from assistant.grounding.compose import (
+    ABSTENTION,
+    MORE_QUOTES_LEAD,
+    QUOTES_LEAD,
+    abstained,
+    delivered,
+)
 from assistant.grounding.evidence import Evidence, EvidenceSettings, choose, units_of
 from assistant.grounding.prompt import grounded_messages
 from assistant.grounding.verify import DraftWatch, draft_sentences, verify
@@ -345,9 +351,11 @@ def test_delivery_quotes_the_evidence_the_verified_sentences_rest_on_renumbered(
     assert delivery.grounding == "verified"
     assert delivery.text == (
         "A covered entity must notify affected individuals within 60 days [1].\n\n"
-        f'[1] 45 CFR 164.404(b): "{BREACH.text}"'
+        f'[1] 45 CFR 164.404(b): "{BREACH.text}"\n\n'
+        # The evidence no kept sentence cites is still quoted, after the cited.
+        f'{MORE_QUOTES_LEAD}\n[2] {GDPR.citation}: "{" ".join(GDPR.text.split())}"'
     )
-    assert [c["citation"] for c in delivery.citations()] == ["45 CFR 164.404(b)"]
+    assert [c["citation"] for c in delivery.citations()] == ["45 CFR 164.404(b)", GDPR.citation]
     assert delivery.citations()[0]["quote"] == BREACH.text
 
 
