@@ -34,6 +34,7 @@ MODES = {
     "free": (*STEPS[:4], free_generate, free_screen_output),
 }
 ABSTAINED = {Inquiry.Grounding.ABSTAINED, Inquiry.Grounding.NO_PASSAGES}
+LOCAL_BACKENDS = ("llama_cpp", "transformers")
 
 
 @dataclass
@@ -65,13 +66,25 @@ class Result:
 
 
 def _modes(value: str) -> list[str]:
+    """Mode names, each optionally with ``@backend``: the domains' model profiles then use
+    that backend for the mode's questions (``grounded@transformers,grounded@llama_cpp``)."""
     modes = [m.strip() for m in value.split(",") if m.strip()]
-    unknown = [m for m in modes if m not in MODES]
+    unknown = [
+        m
+        for m in modes
+        if _mode_parts(m)[0] not in MODES or _mode_parts(m)[1] not in {None, *LOCAL_BACKENDS}
+    ]
     if not modes or unknown:
         raise CommandError(
-            f"--modes: {', '.join(unknown) or 'none given'} (known: {', '.join(MODES)})"
+            f"--modes: {', '.join(unknown) or 'none given'} (known: {', '.join(MODES)}, "
+            f"each optionally @{' or @'.join(LOCAL_BACKENDS)})"
         )
     return modes
+
+
+def _mode_parts(mode: str) -> tuple[str, str | None]:
+    base, _, backend = mode.partition("@")
+    return base, backend or None
 
 
 class Command(BaseCommand):
@@ -156,6 +169,10 @@ class Command(BaseCommand):
     def _run(self, question: Question, domain: Domain, mode: str, result: Result) -> None:
         if not domain.is_active:
             Domain.objects.filter(pk=domain.pk).update(is_active=True)
+        base, backend = _mode_parts(mode)
+        if backend:
+            profiles = [{**p, "backend": backend} for p in domain.model_backends]
+            Domain.objects.filter(pk=domain.pk).update(model_backends=profiles)
         user = User.objects.create(username="answer-benchmark")
         for role in domain.roles:
             user.groups.add(Group.objects.get_or_create(name=role)[0])
@@ -171,7 +188,7 @@ class Command(BaseCommand):
             return
         run = Run(inquiry_claim(inquiry_id=inquiry.id))
         started = time.perf_counter()
-        steps_run(run, MODES[mode])
+        steps_run(run, MODES[base])
         result.seconds = time.perf_counter() - started
         inquiry.refresh_from_db()
         self._score(question, inquiry, run, user, result)
@@ -210,8 +227,9 @@ class Command(BaseCommand):
             f"\n{path}: {answerable + unanswerable} questions, {answerable} answerable, "
             f"{unanswerable} that the corpus does not answer"
         )
+        width = max(9, *(len(mode) for mode in modes))
         header = (
-            f"{'mode':9} {'correct':>8} {'facts':>6} {'cited':>6} {'unsupported':>12} "
+            f"{'mode':{width}} {'correct':>8} {'facts':>6} {'cited':>6} {'unsupported':>12} "
             f"{'abstained':>10} {'false abst.':>11} {'refused':>8} {'notices':>8} {'failed':>7} "
             f"{'p50 s':>6} {'p95 s':>6} {'tokens':>7}"
         )
@@ -222,7 +240,7 @@ class Command(BaseCommand):
             figures[mode] = self._figures(rows)
             f = figures[mode]
             self.stdout.write(
-                f"{mode:9} {f['correct']:>8.3f} {f['facts']:>6.3f} {f['cited']:>6.3f} "
+                f"{mode:{width}} {f['correct']:>8.3f} {f['facts']:>6.3f} {f['cited']:>6.3f} "
                 f"{f['unsupported']:>5}/{f['sentences']:<6} {f['abstained']:>10.3f} "
                 f"{f['false_abstentions']:>11} {f['refused']:>8} {f['notices']:>8} "
                 f"{f['failed']:>7} {f['p50']:>6.2f} {f['p95']:>6.2f} {f['tokens']:>7.0f}"
@@ -242,10 +260,12 @@ class Command(BaseCommand):
                 f"{mode} correct by domain: "
                 + ", ".join(f"{d} {sum(v)}/{len(v)}" for d, v in sorted(by_domain.items()))
             )
-        if "free" in figures and "grounded" in figures and figures["free"]["p50"]:
-            self.stdout.write(
-                f"grounded / free median latency: x{figures['grounded']['p50'] / figures['free']['p50']:.2f}"
-            )
+        baseline = figures[modes[0]]["p50"]
+        for mode in modes[1:]:
+            if baseline:
+                self.stdout.write(
+                    f"{mode} / {modes[0]} median latency: x{figures[mode]['p50'] / baseline:.2f}"
+                )
 
     def _figures(self, rows: list[Result]) -> dict[str, Any]:
         answerable = [r for r in rows if r.answerable]
