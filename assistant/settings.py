@@ -475,6 +475,12 @@ LOCAL_MODEL_REGION = env_str("ASSISTANT_LOCAL_MODEL_REGION", "on-premises")
 # Models (see docs/models.md): the embedded defaults are the offline PyPI packages.
 ASSISTANT_WARM_MODELS = env_bool("ASSISTANT_WARM_MODELS", True)
 TORCH_THREADS = env_int("TORCH_THREADS", 0)
+# llama.cpp threads per worker process, for generating and for reading the prompt (measured with
+# generation_benchmark, docs/models.md); more answers at once come from more worker processes.
+LLAMA_CPP_THREADS = env_int("LLAMA_CPP_THREADS", 1)
+LLAMA_CPP_PROMPT_THREADS = env_int("LLAMA_CPP_PROMPT_THREADS", LLAMA_CPP_THREADS)
+# Tokens of context per loaded llama.cpp model: the longest prompt plus its answer.
+LLAMA_CPP_CONTEXT = env_int("LLAMA_CPP_CONTEXT", 4096)
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = True
@@ -537,5 +543,8 @@ LOGGING = {
         "faiss.loader": {"level": "WARNING"},
         # django-axes logs every login's counter reset at INFO.
         "axes": {"level": "WARNING"},
+        # The openai backend's HTTP client logs each request's URL at INFO; a worker's log has
+        # no use for one line per answer.
+        "httpx": {"level": "WARNING"},
     },
 }

@@ -18,7 +18,14 @@ from domains.embeddings import DEFAULT_EMBEDDING_MODEL
 
 CATALOG_DIR = Path(__file__).resolve().parent / "catalog"
 
-MODEL_BACKENDS = {"transformers"}
+# The keys a model profile may have, per backend (docs/models.md).
+COMMON_MODEL_KEYS = {"backend", "model", "region", "max_new_tokens", "max_input_tokens"}
+MODEL_BACKENDS = {
+    "llama_cpp": COMMON_MODEL_KEYS,
+    "transformers": COMMON_MODEL_KEYS,
+    "openai": COMMON_MODEL_KEYS
+    | {"base_url", "api_key_env", "api_key_file", "timeout", "retries", "tokenizer"},
+}
 
 # How a domain retrieves unless its definition says otherwise (see domains.retrieval).
 Mode = Literal["hybrid", "dense", "lexical"]
@@ -92,6 +99,74 @@ def _positive_int(
     return value
 
 
+def _model_profile(path: Path, key: str, model: Any) -> dict[str, Any]:
+    if not isinstance(model, dict):
+        raise DefinitionError(path, key, "must be a mapping")
+    backend = model.get("backend", "transformers")
+    if backend not in MODEL_BACKENDS:
+        raise DefinitionError(path, f"{key}.backend", f"must be one of {sorted(MODEL_BACKENDS)}")
+    if "api_key" in model:
+        raise DefinitionError(
+            path,
+            f"{key}.api_key",
+            "must not be written in the definition: name an environment variable (api_key_env) "
+            "or a file (api_key_file) that holds it",
+        )
+    unknown = set(model) - MODEL_BACKENDS[backend]
+    if unknown:
+        raise DefinitionError(
+            path, f"{key}.{sorted(unknown)[0]}", f"is not a key of a {backend} model"
+        )
+    if not isinstance(model.get("model"), str) or not model["model"]:
+        raise DefinitionError(
+            path, f"{key}.model", "is required (a prepared model name, a file or a directory)"
+        )
+    region = model.get("region")
+    if region is not None and (not isinstance(region, str) or not region):
+        raise DefinitionError(path, f"{key}.region", "must be a region name")
+    profile = {
+        "backend": backend,
+        "model": model["model"],
+        # None: the region the worker runs in (ASSISTANT_LOCAL_MODEL_REGION).
+        "region": region,
+        "max_new_tokens": _positive_int(
+            path, model, "max_new_tokens", f"{key}.max_new_tokens", 200, 2048
+        ),
+        "max_input_tokens": _positive_int(
+            path, model, "max_input_tokens", f"{key}.max_input_tokens", 1536, 32768
+        ),
+    }
+    if backend == "openai":
+        profile.update(_endpoint(path, key, model))
+    return profile
+
+
+def _endpoint(path: Path, key: str, model: dict[str, Any]) -> dict[str, Any]:
+    """The settings of a model served over the OpenAI API."""
+    base_url = model.get("base_url")
+    if not isinstance(base_url, str) or not re.match(r"^https?://[^\s/]+", base_url):
+        raise DefinitionError(path, f"{key}.base_url", "must be an http(s) URL")
+    # A remote endpoint runs somewhere else than the worker: data residency needs to know where.
+    if model.get("region") is None:
+        raise DefinitionError(
+            path, f"{key}.region", "is required for an openai backend (where the endpoint runs)"
+        )
+    if "api_key_env" in model and "api_key_file" in model:
+        raise DefinitionError(path, f"{key}.api_key_file", "give api_key_env or api_key_file")
+    endpoint: dict[str, Any] = {"base_url": base_url}
+    for name in ("api_key_env", "api_key_file", "tokenizer"):
+        if name in model:
+            if not isinstance(model[name], str) or not model[name]:
+                raise DefinitionError(path, f"{key}.{name}", "must be a non-empty string")
+            endpoint[name] = model[name]
+    endpoint["timeout"] = _positive_int(path, model, "timeout", f"{key}.timeout", 60, 600)
+    retries = model.get("retries", 2)
+    if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 5:
+        raise DefinitionError(path, f"{key}.retries", "must be an integer from 0 to 5")
+    endpoint["retries"] = retries
+    return endpoint
+
+
 def load_definition(path: Path) -> DomainDefinition:
     raw = path.read_bytes()
     data = parse_yaml(path, raw, DefinitionError)
@@ -132,40 +207,9 @@ def load_definition(path: Path) -> DomainDefinition:
     models = data.get("models")
     if not isinstance(models, list) or not models:
         raise DefinitionError(path, "models", "must be a non-empty list of model backends")
-    model_profiles = []
-    for position, model in enumerate(models):
-        key = f"models[{position}]"
-        if not isinstance(model, dict):
-            raise DefinitionError(path, key, "must be a mapping")
-        unknown = set(model) - {"backend", "model", "region", "max_new_tokens", "max_input_tokens"}
-        if unknown:
-            raise DefinitionError(path, f"{key}.{sorted(unknown)[0]}", "is not a known key")
-        backend = model.get("backend", "transformers")
-        if backend not in MODEL_BACKENDS:
-            raise DefinitionError(
-                path, f"{key}.backend", f"must be one of {sorted(MODEL_BACKENDS)}"
-            )
-        if not isinstance(model.get("model"), str) or not model["model"]:
-            raise DefinitionError(
-                path, f"{key}.model", "is required (a prepared model name or a directory)"
-            )
-        region = model.get("region")
-        if region is not None and (not isinstance(region, str) or not region):
-            raise DefinitionError(path, f"{key}.region", "must be a region name")
-        model_profiles.append(
-            {
-                "backend": backend,
-                "model": model["model"],
-                # None: the region the worker runs in (ASSISTANT_LOCAL_MODEL_REGION).
-                "region": region,
-                "max_new_tokens": _positive_int(
-                    path, model, "max_new_tokens", f"{key}.max_new_tokens", 200, 2048
-                ),
-                "max_input_tokens": _positive_int(
-                    path, model, "max_input_tokens", f"{key}.max_input_tokens", 1536, 32768
-                ),
-            }
-        )
+    model_profiles = [
+        _model_profile(path, f"models[{position}]", model) for position, model in enumerate(models)
+    ]
 
     embedding = _mapping(path, data, "embedding")
     embedding_model = embedding.get("model", DEFAULT_EMBEDDING_MODEL)

@@ -147,3 +147,62 @@ def queued_ids(monkeypatch) -> list:
 
 def services_required() -> bool:
     return os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+class LlamaServer:
+    """A real OpenAI-compatible server (llama-cpp-python's) on a free loopback port."""
+
+    def __init__(self, log_path: Path, api_key: str | None = None) -> None:
+        import socket
+        import subprocess
+
+        from assistant.backends.llama_server import server_command, wait_until_serving
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}/v1"
+        self.log = log_path.open("w")
+        self.process = subprocess.Popen(
+            server_command(SERVED_MODEL, port=port, api_key=api_key),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_until_serving(self.url, self.process)
+
+    def profile(self, **changes) -> dict:
+        return {
+            "backend": "openai",
+            "model": SERVED_MODEL,
+            "base_url": self.url,
+            "region": "on-premises",
+            "max_new_tokens": 96,
+            "max_input_tokens": 1536,
+            "timeout": 60,
+            "retries": 0,
+            "tokenizer": SERVED_MODEL,
+            **changes,
+        }
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+        self.log.close()
+
+
+SERVED_MODEL = "smollm2-135m-instruct"
+
+
+@pytest.fixture
+def llama_server(tmp_path):
+    """Starts llama_cpp.server (``start(api_key=...)``); every one started is stopped after."""
+    started: list[LlamaServer] = []
+
+    def start(api_key: str | None = None) -> LlamaServer:
+        started.append(LlamaServer(tmp_path / f"llama-server-{len(started)}.log", api_key))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()

