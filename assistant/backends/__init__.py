@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+_loading = threading.Lock()
+
+
+def load_once(cache: dict[str, T], key: str, load: Callable[[], T]) -> T:
+    """``cache[key]``, made by ``load()`` the first time: a process loads each model once,
+    however many threads ask for it at the same moment."""
+    if key not in cache:
+        with _loading:
+            if key not in cache:
+                cache[key] = load()
+    return cache[key]
 
 
 class BackendError(Exception):
@@ -70,7 +84,5 @@ def backend_for(profile: dict[str, Any]) -> ModelBackend:
         from assistant.backends.openai_compat import OpenAICompatibleBackend
 
         key = OpenAICompatibleBackend.key(profile)
-        if key not in _remote:
-            _remote[key] = OpenAICompatibleBackend(profile)
-        return _remote[key]
+        return load_once(_remote, key, lambda: OpenAICompatibleBackend(profile))
     raise BackendError(f"unknown model backend {backend!r}", permanent=True)

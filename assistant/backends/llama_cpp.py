@@ -25,7 +25,7 @@ from typing import Any
 
 from django.conf import settings
 
-from assistant.backends import BackendError, Generation
+from assistant.backends import BackendError, Generation, load_once
 from assistant.backends.packaged import PREPARED_MODELS, file_sha256, gguf_file
 
 logger = logging.getLogger(__name__)
@@ -68,20 +68,20 @@ class ChatTokenizer:
 
 
 _tokenizers: dict[str, ChatTokenizer] = {}
-_cache_lock = threading.Lock()
 
 
 def chat_tokenizer(name: str) -> ChatTokenizer:
     """The chat tokenizer of a GGUF model, loaded without its weights (for counting tokens of
     a model served elsewhere)."""
-    with _cache_lock:
-        if name not in _tokenizers:
-            from llama_cpp import Llama
 
-            vocabulary = Llama(model_path=str(gguf_file(name)), vocab_only=True, verbose=False)
-            atexit.register(vocabulary.close)
-            _tokenizers[name] = ChatTokenizer(vocabulary)
-    return _tokenizers[name]
+    def load() -> ChatTokenizer:
+        from llama_cpp import Llama
+
+        vocabulary = Llama(model_path=str(gguf_file(name)), vocab_only=True, verbose=False)
+        atexit.register(vocabulary.close)
+        return ChatTokenizer(vocabulary)
+
+    return load_once(_tokenizers, name, load)
 
 
 PREPARED_SUFFIX = ".q8_0.gguf"
@@ -167,11 +167,7 @@ class LlamaCppBackend:
 
     @classmethod
     def for_model(cls, name: str) -> LlamaCppBackend:
-        if name not in _backends:
-            with _cache_lock:
-                if name not in _backends:
-                    _backends[name] = cls(name)
-        return _backends[name]
+        return load_once(_backends, name, lambda: cls(name))
 
     def count_tokens(self, messages: list[dict[str, str]]) -> int:
         return self.tokenizer.count(messages)

@@ -35,6 +35,10 @@ def server_command(
         str(threads),
         "--n_threads_batch",
         str(threads),
+        # By default a new request cuts off the one being answered; a shared server must finish
+        # each answer and let the next wait.
+        "--interrupt_requests",
+        "False",
     ]
     return command + (["--api_key", api_key] if api_key else [])
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 
-from assistant.backends import BackendError, Generation
+from assistant.backends import BackendError, Generation, load_once
 from assistant.backends.packaged import PREPARED_MODELS, file_sha256, gguf_path
 
 logger = logging.getLogger(__name__)
@@ -137,7 +137,6 @@ class _TextStop:
         return torch.tensor([self.stop(text)], dtype=torch.bool, device=input_ids.device)
 
 
-_cache_lock = threading.Lock()
 _backends: dict[str, TransformersBackend] = {}
 
 # Key-value states of shared prompt prefixes kept per model (a domain's instructions and worked
@@ -166,11 +165,7 @@ class TransformersBackend:
 
     @classmethod
     def for_model(cls, name: str) -> TransformersBackend:
-        if name not in _backends:
-            with _cache_lock:
-                if name not in _backends:
-                    _backends[name] = cls(name)
-        return _backends[name]
+        return load_once(_backends, name, lambda: cls(name))
 
     def _encode(self, messages: list[dict[str, str]], *, add_generation_prompt: bool = True):
         return self.tokenizer.apply_chat_template(

@@ -60,9 +60,10 @@ def test_a_bad_question_file_is_refused_naming_the_file_and_line(tmp_path, raw, 
         call_command("answer_benchmark", questions=path)
 
 
-def test_an_unknown_mode_is_refused(tmp_path):
-    with pytest.raises(CommandError, match="--modes: fancy"):
-        call_command("answer_benchmark", questions=write(tmp_path, BREACH), modes="fancy")
+@pytest.mark.parametrize("modes", ["fancy", "grounded@magic", "free@"])
+def test_an_unknown_mode_is_refused(tmp_path, modes):
+    with pytest.raises(CommandError, match=f"--modes: {modes}"):
+        call_command("answer_benchmark", questions=write(tmp_path, BREACH), modes=modes)
 
 
 @pytest.mark.slow
@@ -73,17 +74,25 @@ def test_both_modes_are_measured_in_one_run_and_nothing_is_kept(catalog_domains,
     call_command(
         "answer_benchmark",
         questions=write(tmp_path, BREACH, NOT_COVERED),
-        modes="free,grounded",
+        modes="free@transformers,grounded",
         output=output,
         stdout=out,
     )
     printed = out.getvalue()
     assert "2 questions, 1 answerable, 1 that the corpus does not answer" in printed
-    rows = [line.split()[0] for line in printed.splitlines() if re.match(r"\w+ +\d\.\d{3} ", line)]
-    assert rows == ["free", "grounded"]
-    assert "grounded / free median latency: x" in printed
+    rows = [
+        line.split()[0] for line in printed.splitlines() if re.match(r"[\w@]+ +\d\.\d{3} ", line)
+    ]
+    assert rows == ["free@transformers", "grounded"]
+    assert "grounded / free@transformers median latency: x" in printed
     results = {(r["id"], r["mode"]): r for r in map(json.loads, output.read_text().splitlines())}
-    assert set(results) == {(q, m) for q in ("hc-t1", "hc-t2") for m in ("free", "grounded")}
+    modes = ("free@transformers", "grounded")
+    assert set(results) == {(q, m) for q in ("hc-t1", "hc-t2") for m in modes}
+    # The free mode ran on the backend it named, the grounded one on the domain's own.
+    assert (
+        results[("hc-t1", "free@transformers")]["model_version"]
+        != (results[("hc-t1", "grounded")]["model_version"])
+    )
     grounded = results[("hc-t1", "grounded")]
     assert grounded["correct"] and grounded["grounding"] in {"verified", "quoted"}
     assert grounded["unsupported"] == []

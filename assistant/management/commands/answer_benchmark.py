@@ -60,6 +60,7 @@ class Result:
     verification: dict[str, Any] = field(default_factory=dict)
     citations: list[str] = field(default_factory=list)
     draft: str = ""  # what the model wrote, before verification
+    model_version: str = ""  # of the model that wrote it
     evidence_score: float = 0.0  # of the best unit of evidence
     answer: str = ""
     error: str = ""
@@ -199,6 +200,7 @@ class Command(BaseCommand):
         result.notice = bool(run.notice)
         if run.generation is not None:
             result.draft = run.generation.text
+            result.model_version = run.generation.model_version
             result.generated_tokens = run.generation.completion_tokens
             result.prompt_tokens = run.generation.prompt_tokens
         if run.evidence is not None:

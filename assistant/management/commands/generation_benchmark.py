@@ -155,45 +155,55 @@ class Command(BaseCommand):
         """``count`` processes, each loading the backend and then generating ``runs`` answers,
         all started together once every one has loaded."""
         import os
+        import tempfile
 
-        children = [
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "assistant.benchmarking.generation",
-                    json.dumps(profile),
-                    str(self.runs),
-                    str(position * 1000),
-                ],
-                cwd=ROOT,
-                env={**os.environ, **env},
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            for position in range(count)
-        ]
-        try:
-            for child in children:
-                if child.stdout.readline().strip() != "ready":
-                    raise BackendError(
-                        f"a {profile['backend']} process did not load", permanent=True
+        with tempfile.TemporaryDirectory() as logs:
+            children = []
+            for position in range(count):
+                # Their model loaders' chatter goes to a file, shown only if one fails.
+                with Path(logs, f"{position}.log").open("w") as log:
+                    child = subprocess.Popen(
+                        [
+                            sys.executable,
+                            "-m",
+                            "assistant.benchmarking.generation",
+                            json.dumps(profile),
+                            str(self.runs),
+                            str(position * 1000),
+                        ],
+                        cwd=ROOT,
+                        env={**os.environ, **env},
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                        stderr=log,
+                        text=True,
                     )
-            for child in children:
-                child.stdin.write("go\n")
-                child.stdin.flush()
-            outputs = []
-            for child in children:
-                line = child.stdout.readline()
-                if not line:
-                    raise BackendError(f"a {profile['backend']} process failed", permanent=True)
-                outputs.append(json.loads(line))
-            return outputs
-        finally:
-            for child in children:
-                child.kill()
-                child.wait()
+                children.append(child)
+            try:
+                return self._together(children, profile["backend"], Path(logs))
+            finally:
+                for child in children:
+                    child.kill()
+                    child.wait()
+
+    def _together(self, children: list[subprocess.Popen], backend: str, logs: Path) -> list[dict]:
+        def failed(what: str, position: int) -> BackendError:
+            tail = (logs / f"{position}.log").read_text()[-1500:]
+            return BackendError(f"a {backend} process {what}:\n{tail}", permanent=True)
+
+        for position, child in enumerate(children):
+            if child.stdout.readline().strip() != "ready":
+                raise failed("did not load", position)
+        for child in children:
+            child.stdin.write("go\n")
+            child.stdin.flush()
+        outputs = []
+        for position, child in enumerate(children):
+            line = child.stdout.readline()
+            if not line:
+                raise failed("failed", position)
+            outputs.append(json.loads(line))
+        return outputs
 
     @contextmanager
     def _server(self, options: dict, threads: int):
