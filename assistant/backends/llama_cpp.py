@@ -189,7 +189,12 @@ class LlamaCppBackend:
                 self._prefixes.popitem(last=False)
         self._prefixes.move_to_end(key)
         kept = self._prefixes[key]
-        if list(llm.input_ids[: llm.n_tokens]) != kept.tokens:
+        # A context that already begins with the prefix (the last answer had the same
+        # instructions) is reused by llama.cpp as it is, and further where the prompts agree.
+        if (
+            llm.n_tokens < len(kept.tokens)
+            or list(llm.input_ids[: len(kept.tokens)]) != kept.tokens
+        ):
             _sequence_state_set(llm, kept)
 
     def generate(
