@@ -10,7 +10,8 @@ import re
 import pytest
 
 from assistant import roles
-from assistant.models import Inquiry
+from assistant.models import Conversation, Inquiry
+from compliance.crypto import ContentKey
 from tests.browser.conftest import log_in, screenshot
 from tests.conftest import make_user
 from tests.integration.conftest import worker  # noqa: F401 (a fixture)
@@ -57,9 +58,10 @@ def test_a_clinician_asks_sees_the_answer_stream_with_sources_and_follows_up(
     )
     turn = page.locator("#turns > li").nth(0)
     assert seen["final"] == "answered", turn.inner_text()
-    # Progress was shown while it waited, and the answer arrived in pieces before the end.
+    # Progress was shown while it waited. A draft may or may not have shown: the grounded answer
+    # is a few tokens, often written and checked between two looks of the stream (the draft's
+    # display is tested on its own below).
     assert any(re.search(r"Queued|Screening|Finding|Writing", s) for s in seen["statuses"])
-    assert seen["draft"], seen
     redaction = turn.locator(".redaction").first.inner_text()
     assert "1 name" in redaction and "1 record number" in redaction
     # The requester sees their own details restored; the model only saw placeholders.
@@ -85,6 +87,37 @@ def test_a_clinician_asks_sees_the_answer_stream_with_sources_and_follows_up(
     assert page.locator("#history-list a[aria-current=page]").count() == 1
     page.set_viewport_size({"width": 820, "height": 1180})  # a tablet held upright
     screenshot(page, "portal-tablet")
+
+
+def test_a_draft_in_progress_shows_labelled_as_not_yet_checked(page, catalog_domains):
+    user = make_user("clinician", roles.CLINICIAN)
+    domain = catalog_domains["healthcare"]
+    conversation = Conversation.objects.create(user=user, domain=domain, jurisdiction="US")
+    key = ContentKey.generate()
+    inquiry = Inquiry.objects.create(
+        user=user,
+        domain=domain,
+        conversation=conversation,
+        jurisdiction="US",
+        content_key_wrapped=key.wrapped,
+        question_ciphertext=key.encrypt("How long do we have to notify?"),
+        redacted_question_ciphertext=key.encrypt("How long do we have to notify?"),
+        draft_ciphertext=key.encrypt("A covered entity must notify within 60"),
+        status=Inquiry.Status.RUNNING,
+        progress="generating",
+    )
+    log_in(page, "clinician", "clinician-password-123")
+    page.goto(f"/conversations/{conversation.id}")
+    draft = page.locator("#turns > li .draft")
+    draft.wait_for()
+    assert "A covered entity must notify within 60" in draft.inner_text()
+    label = draft.locator(".label").text_content()
+    assert label.startswith("Draft, not yet checked against the sources")
+    # The inquiry ends, so the stream closes before the test's database goes away.
+    Inquiry.objects.filter(pk=inquiry.pk).update(
+        status=Inquiry.Status.FAILED, draft_ciphertext="", progress=""
+    )
+    page.locator("#turns > li[data-status=failed]").wait_for()
 
 
 def test_a_lawyer_cannot_pick_healthcare_and_gets_a_cited_answer(page, catalog_domains, request):
