@@ -84,8 +84,9 @@ def _modes(value: str) -> list[str]:
 
 
 def _mode_parts(mode: str) -> tuple[str, str | None]:
-    base, _, backend = mode.partition("@")
-    return base, backend or None
+    """("grounded", "transformers") for "grounded@transformers"; "free@" names the backend ""."""
+    base, at, backend = mode.partition("@")
+    return base, backend if at else None
 
 
 class Command(BaseCommand):
