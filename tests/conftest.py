@@ -123,6 +123,26 @@ def api_client() -> APIClient:
     return APIClient()
 
 
+def running_inquiry(user, domain, *, draft: str = "", question: str = "q", conversation=None):
+    """An inquiry a worker is generating, stored as the pipeline stores one (encrypted)."""
+    from assistant.models import Inquiry
+    from compliance.crypto import ContentKey
+
+    key = ContentKey.generate()
+    return Inquiry.objects.create(
+        user=user,
+        domain=domain,
+        conversation=conversation,
+        jurisdiction="US",
+        content_key_wrapped=key.wrapped,
+        question_ciphertext=key.encrypt(question),
+        redacted_question_ciphertext=key.encrypt(question),
+        draft_ciphertext=key.encrypt(draft) if draft else "",
+        status=Inquiry.Status.RUNNING,
+        progress="generating",
+    )
+
+
 def token_client(user: User) -> APIClient:
     from assistant.models import ApiToken
 

@@ -22,7 +22,7 @@ from assistant.models import ApiToken, Conversation, Inquiry
 from assistant.streaming import inquiry_events
 from compliance.crypto import ContentKey
 from compliance.models import AuditEvent
-from tests.conftest import token_client
+from tests.conftest import running_inquiry, token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -255,28 +255,15 @@ def test_deleting_a_conversation_erases_its_content_and_hides_it(
     assert Conversation.objects.get(pk=conversation).deleted_at is not None
 
 
-def _running(user, domain, *, draft: str = "") -> Inquiry:
-    key = ContentKey.generate()
-    return Inquiry.objects.create(
-        user=user,
-        domain=domain,
-        jurisdiction="US",
-        content_key_wrapped=key.wrapped,
-        question_ciphertext=key.encrypt("q"),
-        redacted_question_ciphertext=key.encrypt("q"),
-        draft_ciphertext=key.encrypt(draft) if draft else "",
-        status=Inquiry.Status.RUNNING,
-        progress="generating",
-    )
-
-
 def _parse(chunk: str) -> tuple[str, dict]:
     lines = dict(line.split(": ", 1) for line in chunk.strip().split("\n"))
     return lines["event"], json.loads(lines["data"])
 
 
 def test_stream_sends_status_and_drafts_then_the_finished_inquiry(catalog_domains, clinician):
-    inquiry = _running(clinician, catalog_domains["healthcare"], draft="Notify within 60 days,")
+    inquiry = running_inquiry(
+        clinician, catalog_domains["healthcare"], draft="Notify within 60 days,"
+    )
     events = inquiry_events(
         inquiry, viewer=clinician, restore=False, url="u", poll_seconds=0, max_seconds=30
     )
@@ -299,7 +286,7 @@ def test_stream_sends_status_and_drafts_then_the_finished_inquiry(catalog_domain
 
 
 def test_stream_over_http_is_event_stream_and_ends_with_done(catalog_domains, clinician):
-    inquiry = _running(clinician, catalog_domains["healthcare"])
+    inquiry = running_inquiry(clinician, catalog_domains["healthcare"])
     Inquiry.objects.filter(pk=inquiry.pk).update(status=Inquiry.Status.FAILED)
     client = token_client(clinician)
     response = client.get(f"/api/v1/inquiries/{inquiry.id}/stream", HTTP_ACCEPT="text/event-stream")
@@ -312,9 +299,9 @@ def test_stream_over_http_is_event_stream_and_ends_with_done(catalog_domains, cl
 
 def test_stream_reports_queue_position(catalog_domains, clinician):
     domain = catalog_domains["healthcare"]
-    ahead = _running(clinician, domain)
+    ahead = running_inquiry(clinician, domain)
     Inquiry.objects.filter(pk=ahead.pk).update(status=Inquiry.Status.QUEUED)
-    mine = _running(clinician, domain)
+    mine = running_inquiry(clinician, domain)
     Inquiry.objects.filter(pk=mine.pk).update(status=Inquiry.Status.QUEUED, progress="")
     events = inquiry_events(mine, viewer=clinician, restore=False, url="u", poll_seconds=0)
     assert _parse(next(events)) == ("status", {"status": "queued", "progress": "", "ahead": 1})

@@ -11,9 +11,8 @@ import pytest
 
 from assistant import roles
 from assistant.models import Conversation, Inquiry
-from compliance.crypto import ContentKey
 from tests.browser.conftest import log_in, screenshot
-from tests.conftest import make_user
+from tests.conftest import make_user, running_inquiry
 from tests.integration.conftest import worker  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -93,18 +92,12 @@ def test_a_draft_in_progress_shows_labelled_as_not_yet_checked(page, catalog_dom
     user = make_user("clinician", roles.CLINICIAN)
     domain = catalog_domains["healthcare"]
     conversation = Conversation.objects.create(user=user, domain=domain, jurisdiction="US")
-    key = ContentKey.generate()
-    inquiry = Inquiry.objects.create(
-        user=user,
-        domain=domain,
+    inquiry = running_inquiry(
+        user,
+        domain,
         conversation=conversation,
-        jurisdiction="US",
-        content_key_wrapped=key.wrapped,
-        question_ciphertext=key.encrypt("How long do we have to notify?"),
-        redacted_question_ciphertext=key.encrypt("How long do we have to notify?"),
-        draft_ciphertext=key.encrypt("A covered entity must notify within 60"),
-        status=Inquiry.Status.RUNNING,
-        progress="generating",
+        question="How long do we have to notify?",
+        draft="A covered entity must notify within 60",
     )
     log_in(page, "clinician", "clinician-password-123")
     page.goto(f"/conversations/{conversation.id}")
