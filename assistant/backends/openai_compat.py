@@ -79,8 +79,9 @@ class OpenAICompatibleBackend:
 
     @classmethod
     def key(cls, profile: dict[str, Any]) -> str:
-        fields = {k: profile.get(k) for k in ("base_url", "model", "api_key_env", "api_key_file")}
-        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+        """One backend per distinct profile: two that differ only in timeout or retries must
+        not share the first one's settings."""
+        return hashlib.sha256(json.dumps(profile, sort_keys=True).encode()).hexdigest()
 
     def count_tokens(self, messages: list[dict[str, str]]) -> int:
         if self._tokenizer:

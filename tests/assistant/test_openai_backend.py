@@ -104,3 +104,14 @@ def test_neither_the_prompt_nor_the_answer_is_logged(llama_server, caplog):
     assert caplog.records  # the client does log its requests: their lines, not their bodies
     assert "ZX-41" not in logged and "clinic" not in logged
     assert generation.text not in logged
+
+
+def test_profiles_that_differ_only_in_their_settings_get_backends_of_their_own():
+    from assistant.backends import backend_for
+
+    profile = {"backend": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1"}
+    patient = backend_for({**profile, "retries": 5, "timeout": 120})
+    hasty = backend_for({**profile, "retries": 0, "timeout": 5})
+    assert (patient.retries, patient.timeout) == (5, 120.0)
+    assert (hasty.retries, hasty.timeout) == (0, 5.0)
+    assert backend_for({**profile, "retries": 0, "timeout": 5}) is hasty
