@@ -8,8 +8,7 @@ from django.core.signals import request_finished
 from django.db import close_old_connections
 
 from assistant.long_requests import slot_acquire
-from tests.assistant.test_api_v1 import _running
-from tests.conftest import token_client
+from tests.conftest import running_inquiry, token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +21,7 @@ def test_streams_beyond_the_cap_are_refused_and_a_closed_one_frees_its_slot(
     catalog_domains, clinician, lawyer, settings
 ):
     settings.LONG_REQUESTS_PER_USER = 2
-    inquiry = _running(clinician, catalog_domains["healthcare"])
+    inquiry = running_inquiry(clinician, catalog_domains["healthcare"])
     client = token_client(clinician)
     first, second = stream(client, inquiry), stream(client, inquiry)
     assert (first.status_code, second.status_code) == (200, 200)
@@ -32,7 +31,7 @@ def test_streams_beyond_the_cap_are_refused_and_a_closed_one_frees_its_slot(
     assert "already have 2 streams or waiting requests open" in refused.json()["error"]["message"]
     assert int(refused["Retry-After"]) > 0
     # Another user has slots of their own.
-    theirs = _running(lawyer, catalog_domains["legal"])
+    theirs = running_inquiry(lawyer, catalog_domains["legal"])
     assert stream(token_client(lawyer), theirs).status_code == 200
     # The server closes a response when the client goes away, read or not. (Closing also
     # signals the request's end, which would close the test's database connection.)
@@ -46,7 +45,7 @@ def test_streams_beyond_the_cap_are_refused_and_a_closed_one_frees_its_slot(
 
 def test_a_stream_that_ends_gives_its_slot_back(catalog_domains, clinician, settings):
     settings.LONG_REQUESTS_PER_USER = 1
-    inquiry = _running(clinician, catalog_domains["healthcare"])
+    inquiry = running_inquiry(clinician, catalog_domains["healthcare"])
     inquiry.status = "failed"
     inquiry.save(update_fields=["status"])
     client = token_client(clinician)
@@ -60,7 +59,7 @@ def test_waiting_polls_share_the_cap_and_plain_polls_do_not_count(
     catalog_domains, clinician, settings
 ):
     settings.LONG_REQUESTS_PER_USER = 1
-    inquiry = _running(clinician, catalog_domains["healthcare"])
+    inquiry = running_inquiry(clinician, catalog_domains["healthcare"])
     client = token_client(clinician)
     url = f"/api/v1/inquiries/{inquiry.id}"
     release = slot_acquire(clinician)  # an open stream elsewhere
