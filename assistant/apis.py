@@ -10,6 +10,7 @@ from typing import Any
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.core.handlers.asgi import ASGIRequest
 from django.db import DatabaseError, connection
 from django.http import StreamingHttpResponse
 from django.urls import reverse
@@ -44,7 +45,7 @@ from assistant.inquiries import (
     inquiry_submit,
     inquiry_submit_once,
 )
-from assistant.long_requests import HeldStream, slot_acquire
+from assistant.long_requests import HeldAsyncStream, HeldStream, slot_acquire
 from assistant.models import ApiToken, Conversation, Inquiry
 from assistant.selectors import (
     conversation_get,
@@ -59,7 +60,7 @@ from assistant.selectors import (
     jurisdictions_for,
     policy_explain,
 )
-from assistant.streaming import inquiry_events
+from assistant.streaming import inquiry_events, inquiry_events_async
 from compliance.jurisdictions import EVERYWHERE, jurisdiction_names
 from compliance.policy import policies
 from domains.ingestion import IngestionError
@@ -427,15 +428,18 @@ class InquiryStreamApi(APIView):
         query.is_valid(raise_exception=True)
         inquiry = inquiry_get(user=request.user, inquiry_id=inquiry_id)
         release = slot_acquire(request.user)
-        events = inquiry_events(
-            inquiry,
-            viewer=request.user,
-            restore=query.validated_data["restore"],
-            url=inquiry_url(request, inquiry),
-        )
-        response = StreamingHttpResponse(
-            HeldStream(events, release), content_type="text/event-stream"
-        )
+        arguments = {
+            "viewer": request.user,
+            "restore": query.validated_data["restore"],
+            "url": inquiry_url(request, inquiry),
+        }
+        # Under ASGI an async stream waits on the event loop instead of holding a thread;
+        # Django would read a sync one to its end before sending anything.
+        if isinstance(request._request, ASGIRequest):
+            content = HeldAsyncStream(inquiry_events_async(inquiry, **arguments), release)
+        else:
+            content = HeldStream(inquiry_events(inquiry, **arguments), release)
+        response = StreamingHttpResponse(content, content_type="text/event-stream")
         response["Cache-Control"] = "no-cache"
         # Proxies such as nginx must pass events on at once instead of buffering them.
         response["X-Accel-Buffering"] = "no"

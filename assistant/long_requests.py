@@ -1,8 +1,9 @@
-"""A per-user cap on the requests that hold a server thread while they wait: event streams and
-``?wait=`` polls. Under a threaded WSGI server each of them occupies a thread for up to
-minutes, and one user holding a few dozen took every thread, so that health checks and logins
-timed out for everyone. Over the cap the request is answered at once with 429 and
-``Retry-After``.
+"""A per-user cap on the requests that stay open while they wait: event streams and ``?wait=``
+polls. Under a threaded WSGI server each of them occupies a thread for up to minutes, and one
+user holding a few dozen took every thread, so that health checks and logins timed out for
+everyone. The ASGI server (``bin/up``) no longer lets them take the threads other requests
+need, but each still costs a connection and a stream, so the cap stays. Over the cap the
+request is answered at once with 429 and ``Retry-After``.
 
 The count lives in the cache shared by all web processes (Redis in production). Its key expires
 a minute after the longest wait, so the slots of a killed process come back on their own.
@@ -11,7 +12,7 @@ a minute after the longest wait, so the slots of a killed process come back on t
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -86,3 +87,21 @@ class HeldStream:
                 close()
         finally:
             self.release()
+
+
+class HeldAsyncStream:
+    """``HeldStream`` for an async iterator of events (an ASGI server). A client that goes away
+    cancels the stream; the server then closes the response, which gives the slot back."""
+
+    def __init__(self, events: AsyncIterator[str], release: Callable[[], None]) -> None:
+        self.events, self.release = events, release
+
+    async def __aiter__(self) -> AsyncIterator[str]:
+        try:
+            async for event in self.events:
+                yield event
+        finally:
+            self.release()
+
+    def close(self) -> None:
+        self.release()
