@@ -53,9 +53,9 @@ def delivered(verification: Verification, evidence: Sequence[Evidence]) -> Deliv
     return Delivery(text, "verified", quotes + rest)
 
 
-def abstained(*, searched: str, grounding: str = "abstained") -> Delivery:
+def abstained(*, searched: str, grounding: str = "abstained", lead: str = ABSTENTION) -> Delivery:
     """The abstention, with what was searched ("the Healthcare corpus for US, 45 passages")."""
-    return Delivery(f"{ABSTENTION} Searched: {searched}.", grounding, [])
+    return Delivery(f"{lead} Searched: {searched}.", grounding, [])
 
 
 def with_notice_and_disclaimer(notice: str, body: str, disclaimer: dict[str, str] | None) -> str:

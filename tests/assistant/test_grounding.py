@@ -18,6 +18,7 @@ from assistant.grounding.compose import (
     delivered,
 )
 from assistant.grounding.evidence import Evidence, EvidenceSettings, choose, units_of
+from assistant.grounding.offtopic import off_topic
 from assistant.grounding.prompt import grounded_messages
 from assistant.grounding.verify import DraftWatch, draft_sentences, verify
 from domains.embeddings import DEFAULT_EMBEDDING_MODEL, embed
@@ -371,3 +372,18 @@ def test_an_abstention_says_what_was_searched():
     delivery = abstained(searched="the Healthcare sources that apply in US")
     assert delivery.text == f"{ABSTENTION} Searched: the Healthcare sources that apply in US."
     assert (delivery.grounding, delivery.quotes) == ("abstained", [])
+
+
+@pytest.mark.parametrize(
+    "question, nearest, expected",
+    [
+        ("x?", 0.9, True),  # too few words, however near
+        ("12345", 0.3, True),
+        ("What is the capital of Mongolia?", 0.05, True),
+        ("What is the capital of Mongolia?", 0.2, False),
+        ("HIPAA fines?", 0.4, False),
+        ("Can we fax records to <PERSON_1>?", 0.15, False),
+    ],
+)
+def test_off_topic_needs_two_words_and_some_nearness_to_the_sources(question, nearest, expected):
+    assert off_topic(question, nearest) is expected

@@ -325,8 +325,24 @@ def test_question_outside_the_corpus_gets_no_generated_answer(
     inquiry_run(inquiry_id=inquiry.id)
     inquiry.refresh_from_db()
     assert (inquiry.status, inquiry.grounding, inquiry.citations) == ("answered", "no_passages", [])
-    assert "do not answer this question" in inquiry_content(inquiry, viewer=clinician)["answer"]
+    # Nothing in the sources comes near it: the reply says it is not about these rules.
+    assert inquiry_content(inquiry, viewer=clinician)["answer"].startswith(
+        "This does not look like a question about the rules in the Healthcare privacy and "
+        "compliance sources"
+    )
     assert "inquiry.generated" not in [e for e, _ in events(inquiry)]
+
+
+@pytest.mark.parametrize("question", ["x?", "hello", "12345", "Tell me a joke"])
+def test_junk_is_told_it_is_not_a_question_about_these_rules(
+    catalog_domains, clinician, queued_ids, question
+):
+    inquiry = submit(clinician, question=question)
+    inquiry_run(inquiry_id=inquiry.id)
+    inquiry.refresh_from_db()
+    assert inquiry.status == "answered" and inquiry.grounding in ("no_passages", "abstained")
+    answer = inquiry_content(inquiry, viewer=clinician)["answer"]
+    assert answer.startswith("This does not look like a question about the rules"), answer
 
 
 def test_a_question_the_sources_do_not_answer_is_abstained_on_without_calling_the_model(

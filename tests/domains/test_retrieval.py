@@ -632,8 +632,9 @@ def test_a_lexical_domain_still_grounds_answers(domain):
     from domains.selectors import passages_retrieve
 
     domain.retrieval = {"top_k": 2, "min_score": 0.25, "mode": "lexical"}
-    passages = passages_retrieve(
+    passages, nearest = passages_retrieve(
         domain=domain, jurisdiction="AE-ADGM", query="exit facility disclosures"
     )
+    assert nearest == passages[0].score
     assert passages and passages[0].source_id == "exit-1"
     assert passages[0].score > 0.25  # the cosine similarity, not 0

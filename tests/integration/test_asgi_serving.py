@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 
 from assistant.models import ApiToken
 from tests.conftest import make_user, running_inquiry
@@ -136,3 +137,9 @@ def test_health_and_login_answer_while_one_user_holds_50_streams_and_50_waits(
         for future in streams:
             status, first = future.result(timeout=60)
             assert status == 200 and first.startswith("id: ")
+        assert all(future.result(timeout=60) == 200 for future in waits)
+    # Every stream the clients closed and every wait that ended gave its slot back.
+    deadline = time.monotonic() + 10
+    while cache.get(f"long-requests:{user.pk}") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert cache.get(f"long-requests:{user.pk}") == 0

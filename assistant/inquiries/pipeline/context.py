@@ -59,6 +59,7 @@ class Run:
     content: ContentDecision | None = None
     # retrieve
     passages: list[RetrievedPassage] = field(default_factory=list)
+    nearest: float = 0.0  # the best similarity of any passage, relevant enough or not
     # select_evidence
     evidence: EvidenceChoice | None = None
     # generate

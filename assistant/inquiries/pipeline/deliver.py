@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from assistant.grounding.compose import Delivery, abstained, with_notice_and_disclaimer
+from assistant.grounding.offtopic import off_topic, off_topic_lead
 from assistant.inquiries.claims import inquiry_finish
 from assistant.inquiries.pipeline.context import Run
 
@@ -34,4 +35,8 @@ def deliver(
 def abstention(run: Run, *, grounding: str) -> Delivery:
     """The abstention for this run, with what was searched."""
     searched = f"the {run.domain.name} sources that apply in {run.inquiry.jurisdiction}"
+    if off_topic(run.question, run.nearest):
+        return abstained(
+            searched=searched, grounding=grounding, lead=off_topic_lead(run.domain.name)
+        )
     return abstained(searched=searched, grounding=grounding)

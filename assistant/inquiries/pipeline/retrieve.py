@@ -21,7 +21,7 @@ def retrieve(run: Run) -> None:
     inquiry = run.inquiry
     with run.timed("retrieve"):
         try:
-            run.passages = passages_retrieve(
+            run.passages, run.nearest = passages_retrieve(
                 domain=run.domain, jurisdiction=inquiry.jurisdiction, query=retrieval_query(run)
             )
         except Exception as exc:
