@@ -39,6 +39,10 @@ LAW_NAME_RE = re.compile(
     r"(?:Act|Acts|Regulations?|Directive|Rules?|Rulebook|Code|Law|Statute|Convention|Treaty)\b"
     r"(?:\s+(?:of\s+)?\d{4})?"
     r"|\b(?:HIPAA|HITECH|GDPR|UK\s+GDPR|CCPA|CPRA|CMIA|BDSG|BRAO|GwG|MLR|POCA|BSA|AMLD|AMLR|FATF)\b"
+    # German statutes are one compound word ("Geldwäschegesetz", "Strafgesetzbuch",
+    # "Datenschutz-Grundverordnung") or go by their abbreviation ("StGB", "DSGVO").
+    r"|\b(?:the\s+)?[A-ZÄÖÜ][\wäöüß-]*(?:gesetz|gesetzbuch|verordnung|ordnung|Gesetz|Verordnung)\b"
+    r"|\b(?:StGB|StPO|BGB|HGB|SGB|KWG|ZPO|TMG|TTDSG|TDDDG|DSGVO|IfSG|PDSG|BORA)\b"
 )
 
 

@@ -328,10 +328,13 @@ def _names_in_capitals(engine, text: str, thresholds: dict[str, float]) -> list[
         text=cased, language=LANGUAGE, entities=["PERSON"], nlp_artifacts=artifacts
     )
     runs = [m.span() for m in CAPITALS_RUN_RE.finditer(text)]
+    # Law names are matched on the original text: "UK GDPR" read as "Uk Gdpr" is a name.
+    terms = rule_name_spans(text)
     return [
         entity
         for entity in _select(cased, results, artifacts, {"PERSON": thresholds["PERSON"]})
         if any(start <= entity.start and entity.end <= end for start, end in runs)
+        and not any(entity.start < end and start < entity.end for start, end in terms)
     ]
 
 
