@@ -11,6 +11,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import connection
@@ -19,7 +20,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from assistant.models import ApiToken, Conversation, Inquiry
-from assistant.streaming import inquiry_events
+from assistant.streaming import inquiry_events, inquiry_events_async
 from compliance.crypto import ContentKey
 from compliance.models import AuditEvent
 from tests.conftest import running_inquiry, token_client
@@ -283,6 +284,25 @@ def test_stream_sends_status_and_drafts_then_the_finished_inquiry(catalog_domain
     assert done["answer"] == "Notify within 60 days [1]." and done["status"] == "answered"
     assert done["redaction_notice"]["question"] == "1 name, 1 record number"
     assert list(events) == []
+
+
+def test_the_async_stream_sends_the_same_events_and_times_out(catalog_domains, clinician):
+    # What the ASGI server sends; async_to_sync runs the database reads in this thread, inside
+    # the test's transaction, as the server runs them in the request's own thread.
+    inquiry = running_inquiry(clinician, catalog_domains["healthcare"], draft="Notify within")
+
+    async def events(max_seconds):
+        found = []
+        async for event in inquiry_events_async(
+            inquiry, viewer=clinician, restore=False, url="u", poll_seconds=0,
+            max_seconds=max_seconds,
+        ):  # fmt: skip
+            found.append(_parse(event)[0])
+        return found
+
+    assert async_to_sync(events)(0) == ["status", "draft", "timeout"]
+    Inquiry.objects.filter(pk=inquiry.pk).update(status=Inquiry.Status.FAILED)
+    assert async_to_sync(events)(30) == ["done"]
 
 
 def test_stream_over_http_is_event_stream_and_ends_with_done(catalog_domains, clinician):
