@@ -437,6 +437,10 @@ class InquiryStreamApi(APIView):
         # Django would read a sync one to its end before sending anything.
         if isinstance(request._request, ASGIRequest):
             content = HeldAsyncStream(inquiry_events_async(inquiry, **arguments), release)
+            if not connection.in_atomic_block:
+                # The stream reads through the thread pool's connections: this request's own
+                # would otherwise stay open, idle, until the stream ends.
+                connection.close()
         else:
             content = HeldStream(inquiry_events(inquiry, **arguments), release)
         response = StreamingHttpResponse(content, content_type="text/event-stream")

@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -73,6 +74,11 @@ def inquiry_wait(*, user: AbstractBaseUser, inquiry_id: uuid.UUID, seconds: floa
         inquiry = inquiry_get(user=user, inquiry_id=inquiry_id)
         if inquiry.is_finished or time.monotonic() >= deadline:
             return inquiry
+        if not connection.in_atomic_block:
+            # Give the connection back while waiting: under the ASGI server each waiting
+            # request has a thread of its own, and fifty holding a connection each exhausted
+            # PostgreSQL's default of 100.
+            connection.close()
         time.sleep(0.5)
 
 

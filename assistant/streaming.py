@@ -18,6 +18,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import DatabaseError, connection
 
 from assistant.models import Inquiry
 from assistant.selectors import inquiry_content, inquiry_payload, queue_position
@@ -113,8 +114,10 @@ async def inquiry_events_async(
     max_seconds: float | None = None,
 ) -> AsyncIterator[str]:
     """``inquiry_events`` for an ASGI server: between looks the stream waits on the event
-    loop, not in a thread, so open streams take no thread from other requests. Each look runs
-    in the request's own thread (where Django opens and closes its database connection)."""
+    loop, not in a thread, so open streams take no thread from other requests. The looks run
+    in the event loop's small thread pool, whose threads keep their database connections: in
+    the request's own thread, each open stream would hold a connection of its own, and fifty
+    of them exhausted PostgreSQL's default of 100."""
     source = _EventSource(
         inquiry,
         viewer=viewer,
@@ -123,10 +126,20 @@ async def inquiry_events_async(
         poll_seconds=poll_seconds,
         max_seconds=max_seconds,
     )
-    look = sync_to_async(source.look)
+    look = sync_to_async(_look_in_pool, thread_sensitive=False)
     while True:
-        for event in await look():
+        for event in await look(source):
             yield event
         if source.finished:
             return
         await asyncio.sleep(source.poll)
+
+
+def _look_in_pool(source: _EventSource) -> list[str]:
+    try:
+        return source.look()
+    except DatabaseError:
+        # A pool thread keeps its connection from look to look: one the server dropped is
+        # closed here, and the next look in this thread opens a new one.
+        connection.close()
+        raise

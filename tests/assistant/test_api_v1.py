@@ -4,17 +4,18 @@ sessions, and the event stream."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from asgiref.sync import async_to_sync
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -286,23 +287,31 @@ def test_stream_sends_status_and_drafts_then_the_finished_inquiry(catalog_domain
     assert list(events) == []
 
 
+@pytest.mark.django_db(transaction=True)
 def test_the_async_stream_sends_the_same_events_and_times_out(catalog_domains, clinician):
-    # What the ASGI server sends; async_to_sync runs the database reads in this thread, inside
-    # the test's transaction, as the server runs them in the request's own thread.
+    # What the ASGI server sends. Its looks run in the event loop's thread pool, outside any
+    # transaction of this thread: hence a transactional test, and a pool of one thread whose
+    # connection is closed at the end.
     inquiry = running_inquiry(clinician, catalog_domains["healthcare"], draft="Notify within")
 
     async def events(max_seconds):
-        found = []
-        async for event in inquiry_events_async(
-            inquiry, viewer=clinician, restore=False, url="u", poll_seconds=0,
-            max_seconds=max_seconds,
-        ):  # fmt: skip
-            found.append(_parse(event)[0])
-        return found
+        loop = asyncio.get_running_loop()
+        pool = ThreadPoolExecutor(max_workers=1)
+        loop.set_default_executor(pool)
+        try:
+            return [
+                _parse(event)[0]
+                async for event in inquiry_events_async(
+                    inquiry, viewer=clinician, restore=False, url="u", poll_seconds=0,
+                    max_seconds=max_seconds,
+                )
+            ]  # fmt: skip
+        finally:
+            await loop.run_in_executor(pool, connections.close_all)
 
-    assert async_to_sync(events)(0) == ["status", "draft", "timeout"]
+    assert asyncio.run(events(0)) == ["status", "draft", "timeout"]
     Inquiry.objects.filter(pk=inquiry.pk).update(status=Inquiry.Status.FAILED)
-    assert async_to_sync(events)(30) == ["done"]
+    assert asyncio.run(events(30)) == ["done"]
 
 
 def test_stream_over_http_is_event_stream_and_ends_with_done(catalog_domains, clinician):
