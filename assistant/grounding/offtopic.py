@@ -1,7 +1,9 @@
 """Whether a question the sources do not answer is about these rules at all. "x?", "hello" or
-"What is the capital of Mongolia?" get a reply that says so, rather than the abstention a real
-rules question gets ("the sources do not answer this") or, as before the refusal rules needed
-a minimum similarity to their examples, a re-identification refusal.
+"Tell me a joke" get a reply that says so, rather than the abstention a real rules question
+gets ("the sources do not answer this") or, as before the refusal rules needed a minimum
+similarity to their examples, a re-identification refusal. The check reads the redacted
+question: "What is the capital of Mongolia?" becomes "... of <LOCATION_1>?", which comes near
+enough to the sources to get the ordinary abstention.
 
 Only the wording of an abstention changes: a question is never refused or left unanswered
 for looking off-topic."""
