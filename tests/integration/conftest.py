@@ -99,9 +99,14 @@ def worker(tmp_path):
         )
     process.log_path = log_path
     yield process
+    stop_process(process)
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 30) -> None:
+    """Ask a server or worker started by a fixture to stop; kill it if it does not."""
     process.terminate()
     try:
-        process.wait(timeout=30)
+        process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         process.kill()
 

@@ -20,7 +20,7 @@ from django.db import connection
 
 from assistant.models import ApiToken
 from tests.conftest import make_user, running_inquiry
-from tests.integration.conftest import ROOT, database_url
+from tests.integration.conftest import ROOT, database_url, stop_process
 
 STREAMS = 50
 WAITS = 50
@@ -66,11 +66,7 @@ def web_server(tmp_path):
             raise AssertionError(f"uvicorn did not start:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.5)
     yield base
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    stop_process(process, timeout=20)
 
 
 def _hold_stream(url: str, headers: dict, opened: threading.Barrier, done: threading.Event):
