@@ -36,6 +36,23 @@ _TIME_WORDS_RE = re.compile(
     r"at\s+the\s+same\s+time|prior\s+to|before|until|expir\w*|annual\w*|each\s+year|calendar\s+year)\b",
     re.IGNORECASE,
 )
+# "How many hours ...?" asks for a number of hours: evidence in hours or days can answer it,
+# evidence that counts years cannot. Each unit accepts its neighbours ("72 hours" for "how many
+# days", "one month" for "how many days").
+_ASKED_UNIT_RE = re.compile(
+    r"\bhow\s+many\s+(?:(?:calendar|business|working|consecutive|clear|full)\s+)?"
+    r"(?P<unit>second|minute|hour|day|week|month|year)s?\b",
+    re.IGNORECASE,
+)
+_NEAR_UNITS = {
+    "second": {"second", "minute"},
+    "minute": {"second", "minute", "hour"},
+    "hour": {"minute", "hour", "day"},
+    "day": {"hour", "day", "week", "month"},
+    "week": {"day", "week", "month"},
+    "month": {"day", "week", "month", "year"},
+    "year": {"month", "year"},
+}
 _MARKER_RE = re.compile(r"(?:^|\s)\(\w{1,5}\)|^\s*\w{1,3}[.)]\s", re.MULTILINE)
 
 
@@ -48,11 +65,20 @@ def asks_for(question: str) -> str | None:
     return None
 
 
-def gives(text: str, kind: str) -> bool:
+def asks_for_unit(question: str) -> str | None:
+    """The unit of time a question counts in ("hour" for "within how many hours"), if any."""
+    match = _ASKED_UNIT_RE.search(question)
+    return match.group("unit").lower() if match else None
+
+
+def gives(text: str, kind: str, unit: str | None = None) -> bool:
     """Whether ``text`` states an answer of that kind (numbers in rule references and list
-    markers do not count)."""
+    markers do not count); for a duration asked for in ``unit``, a number of that unit or a
+    neighbouring one."""
     plain = _MARKER_RE.sub(" ", CITATION_RE.sub(" ", text))
     found = numbers(plain)
+    if kind == "duration" and unit:
+        return any(n.unit in _NEAR_UNITS[unit] for n in found)
     if kind == "duration":
         return any(n.unit for n in found) or bool(_TIME_WORDS_RE.search(plain))
     if kind == "percentage":

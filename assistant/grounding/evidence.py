@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from assistant.grounding.answerable import asks_for, gives
+from assistant.grounding.answerable import asks_for, asks_for_unit, gives
 from assistant.grounding.claims import references
 from assistant.grounding.text import content_words, sentence_spans
 
@@ -228,14 +228,18 @@ def choose(
     the question asks for a kind of answer (a time limit, an amount) that the best does not
     state."""
     settings = settings or EvidenceSettings()
-    kind = asks_for(question)
-    scored = _scored(question, passages, kind, embed=embed, settings=settings)
+    kind, time_unit = asks_for(question), asks_for_unit(question)
+    scored = _scored(question, passages, kind, time_unit, embed=embed, settings=settings)
     if not scored:
         return EvidenceChoice([], 0.0, 0, "weak")
     best, best_passage, best_start, best_end = scored[0]
     if best < settings.min_score:
         return EvidenceChoice([], best, len(scored), "weak")
-    if settings.require_kind and kind and not gives(best_passage.text[best_start:best_end], kind):
+    if (
+        settings.require_kind
+        and kind
+        and not gives(best_passage.text[best_start:best_end], kind, time_unit)
+    ):
         # Even with the bonus for it, the best unit does not state what was asked.
         return EvidenceChoice([], best, len(scored), "no_answer_of_kind")
     return EvidenceChoice(_chosen(scored, settings), best, len(scored))
@@ -245,6 +249,7 @@ def _scored(
     question: str,
     passages: Sequence[PassageLike],
     kind: str | None,
+    time_unit: str | None,
     *,
     embed: Callable[[list[str]], np.ndarray],
     settings: EvidenceSettings,
@@ -275,7 +280,7 @@ def _scored(
             + settings.lexical_weight * lexical
             + settings.passage_weight * passage.score
             + (settings.reference_bonus if any(rule in cited for rule in asked_rules) else 0.0)
-            + (settings.kind_bonus if kind and gives(unit, kind) else 0.0)
+            + (settings.kind_bonus if kind and gives(unit, kind, time_unit) else 0.0)
         )
         scored.append((score, passage, start, end))
     return sorted(scored, key=lambda item: -item[0])

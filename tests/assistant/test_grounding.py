@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from assistant.grounding.answerable import asks_for, gives
+from assistant.grounding.answerable import asks_for, asks_for_unit, gives
 from assistant.grounding.claims import modalities, negated, numbers, references
 from assistant.grounding.compose import (
     ABSTENTION,
@@ -17,6 +17,7 @@ from assistant.grounding.compose import (
     abstained,
     delivered,
 )
+from assistant.grounding.coverage import corpus_names, missing_names, not_mentioned_lead
 from assistant.grounding.evidence import Evidence, EvidenceSettings, choose, units_of
 from assistant.grounding.offtopic import off_topic
 from assistant.grounding.prompt import grounded_messages
@@ -299,6 +300,92 @@ def test_what_a_question_asks_for():
     assert asks_for("Must a business associate notify the covered entity?") is None
     assert gives("not later than 72 hours after", "duration")
     assert not gives("Article 33 applies to controllers", "count")
+
+
+def test_a_number_of_hours_is_not_answered_in_years_but_may_be_in_days():
+    assert asks_for_unit("Within how many hours must the processor tell us?") == "hour"
+    assert asks_for_unit("How many calendar days do we have?") == "day"
+    # A count per year is no duration.
+    assert asks_for_unit("How many patients a year must a hospital treat?") is None
+    assert asks_for_unit("How long must records be kept?") is None
+    assert gives("must be notified within 72 hours", "duration", "day")
+    assert gives("within one month of receipt of the request", "duration", "day")
+    assert not gives("records must be kept for six years", "duration", "hour")
+    # Without a number of a neighbouring unit, words of timing are no answer to "how many".
+    assert not gives("must tell the controller without undue delay", "duration", "hour")
+    assert gives("must tell the controller without undue delay", "duration")
+
+
+def test_evidence_in_years_does_not_answer_how_many_hours():
+    records = P(
+        "r",
+        "45 CFR 164.530(j)",
+        "A covered entity must retain the documentation for six years from the date of its creation.",
+    )
+    # Weakness aside (min_score 0): only the unit decides.
+    settings = EvidenceSettings(min_score=0.0)
+    hours = choose(
+        "Within how many hours must the documentation be retained?",
+        [records],
+        embed=embedder,
+        settings=settings,
+    )
+    assert hours.unanswered == "no_answer_of_kind"
+    years = choose(
+        "For how many years must the documentation be retained?",
+        [records],
+        embed=embedder,
+        settings=settings,
+    )
+    assert years.units and not years.unanswered
+
+
+# --- what the sources mention ---------------------------------------------------------------
+
+CORPUS = corpus_names(
+    [
+        "45 CFR 164.404(b)\nA covered entity shall provide the notification without unreasonable "
+        "delay and in no case later than 60 calendar days after discovery of a breach.",
+        "GDPR Art. 33(1)\nThe controller shall notify the supervisory authority.",
+        "POCA s. 330\nThe Proceeds of Crime Act 2002 makes failing to disclose an offence. "
+        "Anti-money laundering supervisors under the HIPAA rules.",
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    "question, missing",
+    [
+        (
+            "Under CIRCIA, how many hours does a hospital have to report a ransom payment?",
+            ["CIRCIA"],
+        ),
+        ("Under OSHA's recordkeeping rules, how long must logs be kept?", ["OSHA"]),
+        ("Under ONC's information blocking rule, which exceptions apply?", ["ONC"]),
+        ("What must a notice contain under the FTC Health Breach Notification Rule?", ["FTC"]),
+        ("What consent does 42 CFR Part 2 require before records are shared?", ["42 CFR"]),
+        ("Does Section 1557 require taglines in our notices?", ["Section 1557"]),
+        # Named in the corpus, spelled out, in part or in the plural: nothing is missing.
+        ("Under POCA, whom must an employee report suspicions to?", []),
+        ("Under HIPAA, when is notice due under 45 CFR 164.404(b)?", []),
+        ("Under GDPR Art. 33(1)(a), whom does the controller notify?", []),
+        ("What does the Anti-Money Laundering Act require?", []),
+        # An acronym that is not given as the law asked about says nothing.
+        ("Our EHR was breached by a ransomware gang; when must we notify under HIPAA?", []),
+    ],
+)
+def test_a_law_or_rule_the_sources_never_mention_is_missing(question, missing):
+    assert missing_names(question, CORPUS) == missing
+
+
+def test_the_lead_names_what_is_missing_but_repeats_no_number():
+    assert not_mentioned_lead(["CIRCIA"]).startswith(
+        "The sources for this domain do not mention CIRCIA, so"
+    )
+    assert not_mentioned_lead(["ONC", "FTC"]).startswith(
+        "The sources for this domain do not mention ONC or FTC"
+    )
+    assert not any(c.isdigit() for c in not_mentioned_lead(["42 CFR", "NIS2"]))
 
 
 # --- prompt and delivery --------------------------------------------------------------------

@@ -367,6 +367,29 @@ def test_a_question_the_sources_do_not_answer_is_abstained_on_without_calling_th
     assert (selected.details["abstained"], selected.details["evidence"]) == (True, [])
 
 
+def test_a_question_about_a_law_the_sources_never_mention_is_abstained_on_naming_it(
+    catalog_domains, clinician, queued_ids
+):
+    # Retrieval finds HIPAA's breach notice; quoting it would answer for another law.
+    inquiry = submit(
+        clinician, question="Under CIRCIA, how many hours does a hospital have to report a breach?"
+    )
+    inquiry_run(inquiry_id=inquiry.id)
+    inquiry.refresh_from_db()
+    assert (inquiry.status, inquiry.grounding, inquiry.citations) == ("answered", "abstained", [])
+    assert inquiry_content(inquiry, viewer=clinician)["answer"].startswith(
+        "The sources for this domain do not mention CIRCIA, so they do not answer this question. "
+        "Searched: the Healthcare privacy and compliance sources that apply in US."
+    )
+    assert "inquiry.generated" not in [e for e, _ in events(inquiry)]
+    selected = AuditEvent.objects.get(inquiry_id=inquiry.id, event_type="inquiry.evidence_selected")
+    assert (selected.details["unanswered"], selected.details["missing_names"]) == (
+        "not_in_sources",
+        1,
+    )
+    assert "CIRCIA" not in json.dumps(selected.details)
+
+
 def test_unknown_inquiry_id_is_ignored(db):
     inquiry_run(inquiry_id=uuid.uuid4())
 

@@ -62,6 +62,7 @@ class Run:
     nearest: float = 0.0  # the best similarity of any passage, relevant enough or not
     # select_evidence
     evidence: EvidenceChoice | None = None
+    missing: list[str] = field(default_factory=list)  # laws the question names, the sources not
     # generate
     draft_interval: float = DRAFT_INTERVAL_SECONDS
     messages: list[dict[str, str]] = field(default_factory=list)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from assistant.grounding.compose import Delivery, abstained, with_notice_and_disclaimer
+from assistant.grounding.coverage import not_mentioned_lead
 from assistant.grounding.offtopic import off_topic, off_topic_lead
 from assistant.inquiries.claims import inquiry_finish
 from assistant.inquiries.pipeline.context import Run
@@ -38,5 +39,9 @@ def abstention(run: Run, *, grounding: str) -> Delivery:
     if off_topic(run.question, run.nearest):
         return abstained(
             searched=searched, grounding=grounding, lead=off_topic_lead(run.domain.name)
+        )
+    if run.missing:
+        return abstained(
+            searched=searched, grounding=grounding, lead=not_mentioned_lead(run.missing)
         )
     return abstained(searched=searched, grounding=grounding)

@@ -4,7 +4,8 @@ searched; no model is called."""
 
 from __future__ import annotations
 
-from assistant.grounding.evidence import choose
+from assistant.grounding.coverage import missing_names
+from assistant.grounding.evidence import EvidenceChoice, choose
 from assistant.inquiries.claims import step_commit
 from assistant.inquiries.pipeline.context import Run
 from assistant.inquiries.pipeline.deliver import abstention, deliver
@@ -12,13 +13,21 @@ from assistant.inquiries.pipeline.retrieve import retrieval_query
 from assistant.models import Inquiry
 from compliance.models import AuditEvent
 from domains.embeddings import embed_cached
+from domains.mentions import corpus_mentions
 
 
 def select_evidence(run: Run) -> None:
     model = run.domain.embedding_model
+    question = retrieval_query(run)
     with run.timed("evidence"):
-        run.evidence = choose(
-            retrieval_query(run), run.passages, embed=lambda texts: embed_cached(texts, model=model)
+        run.missing = missing_names(question, corpus_mentions(run.domain))
+        # Quoting the nearest rule would answer a question about one law with another.
+        run.evidence = (
+            EvidenceChoice([], 0.0, 0, "not_in_sources")
+            if run.missing
+            else choose(
+                question, run.passages, embed=lambda texts: embed_cached(texts, model=model)
+            )
         )
     step_commit(
         run.inquiry,
@@ -37,6 +46,8 @@ def select_evidence(run: Run) -> None:
             "best_score": round(run.evidence.best_score, 4),
             "abstained": run.evidence.weak,
             "unanswered": run.evidence.unanswered,
+            # How many names the sources lack, never which: they come from the question.
+            "missing_names": len(run.missing),
             "ms": run.timings["evidence_ms"],
         },
     )

@@ -1,0 +1,164 @@
+"""Whether the sources can speak to what a question is about at all. Many questions the corpus
+does not answer name a regime or a rule it never mentions: "Under CIRCIA, how many hours ...?",
+"What consent does 42 CFR Part 2 require ...?". Retrieval still finds the nearest rule on the
+subject (HIPAA's breach notice, its consent rule), and quoting that would answer a question
+about one law with another. When the question names such a thing, the service abstains and
+says what the sources do not mention.
+
+Only names a question gives as the law it asks about count: an acronym after "under" or
+"according to", before "Act", "Rule" or "Regulations", or with a possessive rule ("ONC's
+information blocking rule"), and rule references. An acronym anywhere else ("our EHR", "the
+ICU") says nothing about the law asked about. An acronym counts as mentioned when the corpus
+writes it or spells it out ("POCA" for "Proceeds of Crime Act"); a reference, when the corpus
+cites the same rule or a part of it. Everything here reads the redacted question."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from assistant.grounding.claims import references
+from compliance.citations import CITATION_RE
+
+# A token that reads as an abbreviation: two capitals or more ("CIRCIA", "MLRs", "EU-US"), or
+# a capitalised word with a digit ("NIS2").
+_ABBREVIATION_RE = re.compile(r"^(?:[A-Z][A-Za-z-]*[A-Z][A-Za-z-]*|[A-Z][A-Za-z]*\d+[A-Za-z\d]*)$")
+_NAME = r"[A-Z][\w'’-]*(?:\s+(?:[A-Z][\w'’-]*|of|and|for|on|the|\d+)){0,6}"
+_NAMED_AS_LAW = [
+    re.compile(rf"\b(?:[Uu]nder|[Aa]ccording\s+to)\s+(?:the\s+)?(?P<name>{_NAME})"),
+    re.compile(
+        r"\b(?P<name>(?:[A-Z][\w'’-]*\s+){1,6})"
+        r"(?:Act|Acts|Rule|Rules|Regulation|Regulations|Code|Directive|Decree(?:-Law)?)\b"
+    ),
+    re.compile(
+        r"\b(?P<name>[A-Z][\w-]*)['’]s\s+(?:[a-z-]+\s+){0,3}"
+        r"(?:rules?|regulations?|guidance|bulletin|code|law|act|requirements?)\b"
+    ),
+]
+# A CFR or U.S. Code title: "42 CFR Part 2" names title 42 even where "Part 2" is common.
+_CODE_TITLE_RE = re.compile(r"\b\d+\s+(?:CFR|C\.F\.R\.|U\.S\.C\.|USC)\b")
+_SPELLED_OUT_RE = re.compile(r"[A-Z][a-z]+(?:(?:\s+(?:of|and|for|the|on|in))*,?\s+[A-Z][a-z]+)+")
+_SMALL_WORDS = frozenset({"of", "and", "for", "the", "on", "in"})
+
+
+@dataclass(frozen=True)
+class CorpusNames:
+    """What a corpus mentions, in lower case: its words, its abbreviations (written, or made
+    from the initials of names it spells out), the rules it cites (without their paragraph
+    parts) and the CFR and U.S. Code titles it cites."""
+
+    words: frozenset[str]
+    abbreviations: frozenset[str]
+    rules: frozenset[str]
+    code_titles: frozenset[str]
+
+
+def corpus_names(texts: Iterable[str]) -> CorpusNames:
+    words: set[str] = set()
+    abbreviations: set[str] = set()
+    rules: set[str] = set()
+    titles: set[str] = set()
+    for text in texts:
+        words.update(word.lower() for word in re.findall(r"[A-Za-z][A-Za-z\d]*", text))
+        abbreviations.update(_initials(text))
+        rules.update(_rule(reference) for reference in references(text))
+        titles.update(_title(title) for title in _CODE_TITLE_RE.findall(text))
+    return CorpusNames(
+        frozenset(words), frozenset(abbreviations), frozenset(rules), frozenset(titles)
+    )
+
+
+def missing_names(question: str, corpus: CorpusNames) -> list[str]:
+    """The regimes and rules ``question`` asks about that the corpus never mentions, as the
+    question writes them, in order."""
+    missing = [token for token in _named_abbreviations(question) if not _mentioned(token, corpus)]
+    missing += [
+        title
+        for title in _CODE_TITLE_RE.findall(question)
+        if _title(title) not in corpus.code_titles
+    ]
+    missing += [
+        match.group(0)
+        for match in _references_in(question)
+        if not _rule_cited(_rule(references(match.group(0))[0]), corpus.rules)
+    ]
+    return list(dict.fromkeys(missing))
+
+
+def _named_abbreviations(question: str) -> list[str]:
+    found = []
+    for pattern in _NAMED_AS_LAW:
+        for match in pattern.finditer(question):
+            name = re.sub(r"['’]s\b", "", match.group("name"))
+            found += [t for t in re.findall(r"[A-Za-z][\w-]*", name) if _ABBREVIATION_RE.match(t)]
+    return list(dict.fromkeys(found))
+
+
+def _mentioned(token: str, corpus: CorpusNames) -> bool:
+    # "MLRs" is the plural of "MLR".
+    bare = token[:-1] if token.endswith("s") and token[:-1].isupper() else token
+    forms = {token.lower(), bare.lower(), bare.lower().replace("-", "")}
+    # "Anti-Money" is two words the corpus has, not an abbreviation.
+    parts = token.lower().split("-")
+    return (
+        bool(forms & corpus.abbreviations)
+        or bool(forms & corpus.words)
+        or (len(parts) > 1 and all(part in corpus.words for part in parts))
+    )
+
+
+def _references_in(question: str) -> list[re.Match]:
+    """The rule references of the question worth looking up: not the "Part 2" of "42 CFR Part
+    2" (its title is looked up instead), nor "Regulation 2016" or "Chapter 5", which corpora
+    write in too many ways ("Regulation (EU) 2016/679")."""
+    title_ends = [m.end() for m in _CODE_TITLE_RE.finditer(question)]
+    return [
+        match
+        for match in CITATION_RE.finditer(question)
+        if not any(end < match.start() <= end + 2 for end in title_ends)
+        and not re.match(r"(?i)regulation|part|chapter", match.group(0))
+    ]
+
+
+def _rule_cited(rule: str, rules: frozenset[str]) -> bool:
+    return rule in rules or any(other.startswith(rule) for other in rules)
+
+
+def _rule(reference: str) -> str:
+    """A normalised reference without its paragraph parts: "164.404" for "164.404(b)"."""
+    return re.sub(r"(?:\([a-z0-9]+\))+$", "", reference)
+
+
+def _title(title: str) -> str:
+    return re.sub(r"\s+", " ", title.replace("C.F.R.", "CFR").replace("USC", "U.S.C.")).lower()
+
+
+def _initials(text: str) -> set[str]:
+    """Abbreviations the text writes, and those its capitalised names make: "Proceeds of Crime
+    Act" gives "poca", "pca" and the initials of every run of two or more of its words."""
+    found = {token.lower() for token in re.findall(r"\b[A-Z][A-Z\d]+\b", text)}
+    for match in _SPELLED_OUT_RE.finditer(text):
+        words = re.findall(r"[A-Za-z]+", match.group(0))
+        for kept in (words, [w for w in words if w not in _SMALL_WORDS]):
+            for start, end in itertools.combinations(range(len(kept) + 1), 2):
+                if end - start >= 2:
+                    found.add("".join(word[0] for word in kept[start:end]).lower())
+    return found
+
+
+def not_mentioned_lead(missing: list[str]) -> str:
+    """The abstention's first sentence when the sources never mention what was asked about.
+    It names the abbreviations; a name with a number in it ("42 CFR", "NIS2") is not repeated,
+    since an answer states no number that its sources do not."""
+    named = [name for name in missing if not re.search(r"\d", name)]
+    if not named:
+        return (
+            "The sources for this domain do not mention the law or rule this question names, "
+            "so they do not answer it."
+        )
+    names = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} or {named[-1]}"
+    return (
+        f"The sources for this domain do not mention {names}, so they do not answer this question."
+    )
