@@ -15,7 +15,8 @@ _KINDS = [
         "duration",
         r"\bhow\s+(?:long|soon|quickly|fast|many\s+(?:calendar\s+|business\s+|working\s+)?(?:hours|days|weeks|months|years))\b"
         r"|\b(?:deadline|time\s+limit|time\s*frame|limitation\s+period|retention\s+period|period\s+of\s+time)\b"
-        r"|\bwithin\s+what\s+(?:time|period)\b|\bby\s+when\b",
+        r"|\bwithin\s+what\s+(?:time|period)\b|\bby\s+when\b"
+        r"|\bhow\s+much\s+(?:longer|later|(?:extra\s+|more\s+|additional\s+)?time)\b",
     ),
     (
         "percentage",
@@ -23,7 +24,9 @@ _KINDS = [
     ),
     (
         "amount",
-        r"\bhow\s+much\b|\b(?:maximum|minimum|highest|lowest|largest|dollar|euro|monetary|cash)\s+"
+        # "How much security ...?" asks for no sum of money.
+        r"\bhow\s+much\b(?!\s+(?:security|protection|information|detail|data|notice|care|effort)\b)"
+        r"|\b(?:maximum|minimum|highest|lowest|largest|dollar|euro|monetary|cash)\s+"
         r"(?:[\w-]+\s+)?(?:fine|fines|penalty|penalties|amount|threshold|sum|cap|value)\b"
         r"|\b(?:what|which)\s+(?:is\s+the\s+)?(?:fine|amount|threshold|cap|fee)\b"
         r"|\bat\s+what\s+(?:[\w-]+\s+)?(?:amount|threshold|value|level)\b",
@@ -33,7 +36,7 @@ _KINDS = [
 _KIND_RES = [(kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern in _KINDS]
 _TIME_WORDS_RE = re.compile(
     r"\b(?:without\s+(?:undue\s+|unreasonable\s+|further\s+)?delay|immediately|promptly|as\s+soon\s+as|forthwith|"
-    r"at\s+the\s+same\s+time|prior\s+to|before|until|expir\w*|annual\w*|each\s+year|calendar\s+year)\b",
+    r"at\s+the\s+same\s+time|prior\s+to|before|until|expir\w*|each\s+year|calendar\s+year)\b",
     re.IGNORECASE,
 )
 # "How many hours ...?" asks for a number of hours: evidence in hours or days can answer it,

@@ -298,8 +298,14 @@ def test_what_a_question_asks_for():
     assert asks_for("What percentage of shares makes a beneficial owner?") == "percentage"
     assert asks_for("How many identifiers must be removed?") == "count"
     assert asks_for("Must a business associate notify the covered entity?") is None
+    assert asks_for("How much extra time can we take for a complex request?") == "duration"
+    assert asks_for("How much longer may the controller take?") == "duration"
+    assert asks_for("How much did the authority fine the bank?") == "amount"
+    assert asks_for("What determines how much security I need for client files?") is None
     assert gives("not later than 72 hours after", "duration")
     assert not gives("Article 33 applies to controllers", "count")
+    # "Annual turnover" sets an amount, not a time limit.
+    assert not gives("fines up to 4 % of the total worldwide annual turnover", "duration")
 
 
 def test_a_number_of_hours_is_not_answered_in_years_but_may_be_in_days():
