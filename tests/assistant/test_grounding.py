@@ -376,6 +376,8 @@ CORPUS = corpus_names(
         ("Under HIPAA, when is notice due under 45 CFR 164.404(b)?", []),
         ("Under GDPR Art. 33(1)(a), whom does the controller notify?", []),
         ("What does the Anti-Money Laundering Act require?", []),
+        # A placeholder of the redaction is never a name to look up.
+        ("Under the <ORGANIZATION_1> Act, must <ORGANIZATION_2>'s rules apply?", []),
         # An acronym that is not given as the law asked about says nothing.
         ("Our EHR was breached by a ransomware gang; when must we notify under HIPAA?", []),
     ],
