@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from presidio_analyzer import RecognizerResult
 
+from compliance.address_extent import address_extent
 from compliance.beside_names import NATIONALITY_ADJECTIVES, describes_a_person, details_beside_names
 from compliance.citations import CITATION_RE, rule_name_spans
 from compliance.pseudonyms import PLACEHOLDER_RE, PseudonymVault
@@ -302,6 +303,8 @@ def detect_many(
                 text=text, language=LANGUAGE, entities=list(searched), nlp_artifacts=artifacts
             )
             entities = _select(text, results, artifacts, searched)
+            if "STREET_ADDRESS" in searched:
+                entities = _merge_overlaps(entities + _whole_addresses(text, entities))
             if "PERSON" in searched and CAPITALS_RUN_RE.search(text):
                 entities = _merge_overlaps(entities + _names_in_capitals(engine, text, searched))
             entities = _merge_overlaps(
@@ -380,6 +383,14 @@ def _select(text: str, results, artifacts, thresholds: dict[str, float]) -> list
         candidates.append(Entity(result.entity_type, result.start, end, result.score))
 
     return _merge_overlaps(candidates)
+
+
+def _whole_addresses(text: str, entities: list[Entity]) -> list[Entity]:
+    return [
+        Entity("STREET_ADDRESS", *address_extent(text, e.start, e.end), e.score)
+        for e in entities
+        if e.entity_type == "STREET_ADDRESS"
+    ]
 
 
 def _beside_names(text: str, artifacts, entities: list[Entity], thresholds) -> list[Entity]:

@@ -271,10 +271,33 @@ def street_address_recognizer() -> ValueGroupRecognizer:
                 r"(?:strasse|straße|str\.|weg|gade|vej|vei|vegen|veien|laan|straat|tie|katu|gatan|"
                 r"vägen|allee|platz|gasse|chaussee|plein)"
                 rf"|(?:{_NAME}\s+){{1,3}}(?:Strasse|Straße|Str\.|Weg|Allee|Platz|Gasse|Gade|Vej|Vei|"
-                r"Laan|Straat|Gatan|Vägen|Ring|Damm|Ufer)"
-                rf"|(?:Rue|Rua|Rúa|Via|Viale|Calle|C/|Avenida|Avda\.?|Piazza|Plaza|Praça|Largo|Ulica|ul\.)"
+                r"Laan|Straat|Gatan|Vägen|Ring|Damm|Ufer|utca|u\.|út|útja|tér|kapu|körút|köz|sor)"
+                r"|(?:Rue|Rua|Rúa|R\.?|Via|Viale|Vicolo|Calle|C/|Camino|Carrer|Paseo|Avenida|Avda\.?"
+                r"|Piazza|Plaza|Praça|Largo|Travessa|Estrada|Alameda|Chemin|Ulica|ul\.|Λ\.|Οδός"
+                r"|πλατεία|Πλατεία)"
                 rf"(?:\s+{_STREET_NAME_WORD}){{1,5}})"
                 rf"\s+{_NOT_A_YEAR}\d{{1,5}}[A-Za-z]?\b{_ADDRESS_TAIL_INLINE})",
+                0.8,
+            ),
+            # United States military addresses: "PSC 6319, Box 2085\nAPO AA 22620",
+            # "Unit 9178 Box 4127 DPO AE 55469", "USNS Tanguay\nFPO AA 44543".
+            ValuePattern(
+                "military",
+                r"(?-i:\b(?P<value>(?:(?:PSC|Unit)\s+\d{3,5},?\s+Box\s+\d{3,5}"
+                r"|(?:USNS|USNV|USS|USCGC)(?:\s+[A-Z][\w'’-]*){1,3})"
+                r",?\s*\n?\s*(?:APO|FPO|DPO)\s+A[AEP]\s+\d{5}(?:-\d{4})?)\b)",
+                0.9,
+            ),
+            ValuePattern(
+                "po_box",
+                r"\b(?P<value>(?:P\.\s?O\.|PO)\s+Box\s+\d{1,6}|Post(?:fach|\s+Office\s+Box)\s+\d{1,6})\b",
+                0.8,
+            ),
+            # "the corner of Via delle Coste 26 and Bravo Trail"
+            ValuePattern(
+                "corner",
+                rf"\b(?P<value>the\s+corner\s+of\s+(?:{_STREET_NAME_WORD}\.?\s+|\d{{1,5}}\s+){{1,5}}"
+                r"and\s+(?:[^\W\d_][\w'’-]*|\d{1,5})(?:\s+(?-i:[A-ZÀ-ÞΑ-Ω][\w'’-]*|\d{1,5})){0,4})",
                 0.8,
             ),
             # A building number before a street written with its own number, as generated
@@ -713,9 +736,16 @@ _ABBREVIATION_BEFORE_DOT = re.compile(
 )
 _ADDRESS_TAIL = re.compile(
     r"\s+(?:for|in\s+case|last|please|because|so|if|when|this|tomorrow|today|yesterday|tonight"
-    r"|and\s+(?:will|i|we|please)|i|we|thanks?)\b.*$",
+    r"|and\s+(?:will|i|we|please)|i|we|thanks?)\b.*$"
+    # The sentence going on after the address: "...; her nephew", "..., with spouse ...",
+    # "..., occupation ...", "..., must be designated": no part of an address is a lowercase
+    # word of four letters or more after a comma.
+    r"|\s*;.*$|,\s+(?-i:[a-z]{4,})\b.*$",
     re.IGNORECASE | re.DOTALL,
 )
+# What comes between a cue and the address itself: "address on license 828 ...", "address
+# linked to my card to 167 ...".
+_BEFORE_ADDRESS = re.compile(r"^(?:(?:(?-i:[a-z]+)\s+){1,6}|[^:\n\d]{1,40}:\s+)(?=\d)")
 _STREET_WORD = re.compile(
     r"\b(?:street|st|road|rd|avenue|ave|lane|ln|drive|dr|boulevard|blvd|way|court|place|square|"
     r"rue|rua|via|calle|avenida|avda|strasse|straße|str|ul|vei|vej|gate|allé|allee|weg|laan|"
@@ -857,20 +887,36 @@ class AddressRecognizer(EntityRecognizer):
             end = start
             while end < len(text):
                 character = text[end]
-                if character in "?!\n":
+                if character in "?!;\n":
                     break
                 sentence_end = character == "." and (
                     end + 1 == len(text) or text[end + 1] in ' \n"'
                 )
                 if sentence_end and not _ABBREVIATION_BEFORE_DOT.search(text[start:end]):
                     break
+                # After a number the full stop ends the sentence unless the address goes on
+                # ("Tompa u. 2. Suite 167"; but "... 72076-9402. New phone ...").
+                if (
+                    sentence_end
+                    and text[end - 1].isdigit()
+                    and not re.match(r"\s+(?:Apt|Suite|Unit|Flat|Ste)\b", text[end + 1 : end + 8])
+                ):
+                    break
                 end += 1
             candidate = _ADDRESS_TAIL.sub("", text[start:end]).rstrip(" ,;.")
+            offset = 0
+            if candidate.startswith("("):
+                candidate = candidate[1:].split(")")[0]
+                offset = 1
+            lead = _BEFORE_ADDRESS.match(candidate)
+            if lead:
+                candidate = candidate[lead.end() :]
+                offset += lead.end()
             if not self._plausible(candidate):
                 continue
+            stop = start + offset + len(candidate)
             corner = re.match(r"(?:in\s+)?(the\s+corner\s+of\s+)", candidate, re.IGNORECASE)
-            offset = corner.start(1) if corner else 0
-            stop = start + len(candidate)
+            offset += corner.start(1) if corner else 0
             if end < len(text) and text[end] == "\n" and not text[stop:end].strip(" ,;."):
                 # The address goes on over the following short lines.
                 lines = lines or self._lines(text)
@@ -891,10 +937,13 @@ class AddressRecognizer(EntityRecognizer):
             return False
         if _STREET_WORD.search(candidate):
             return True
-        # A number and at least two more words, and not a time or a quantity ("60 days").
+        # A number and at least two more words, and not a time or a quantity ("60 days"), nor
+        # a sentence ("2010-02-13 with no restrictions": the words of a foreign address are
+        # names, capitalised but for a particle).
         return (
             bool(re.search(r"\d", candidate))
             and len(candidate.split()) >= 3
+            and len(re.findall(r"(?<!\S)[a-z]{4,}\b", candidate)) <= 1
             and not re.search(
                 r"\b(?:days?|weeks?|months?|years?|hours?|minutes?|percent|am|pm|o'clock|cfr|u\.?s\.?c)\b|%",
                 candidate,

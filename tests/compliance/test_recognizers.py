@@ -189,6 +189,33 @@ CASES = [
     ("NRP", "The affiliation rules changed in 2024.", None),
     # A law's name ends at the sentence: "Portugal." is not part of "The CDD Rule".
     ("LOCATION", "Her passport issued by Portugal. The CDD Rule applies.", "Portugal"),
+    (
+        "STREET_ADDRESS",
+        "Ship it to PSC 4410, Box 2231\nAPO AE 09123 by Friday.",
+        "PSC 4410, Box 2231\nAPO AE 09123",
+    ),
+    (
+        "STREET_ADDRESS",
+        "His unit mail goes to USNS Comfort\nFPO AA 34090.",
+        "USNS Comfort\nFPO AA 34090",
+    ),
+    ("STREET_ADDRESS", "The APO rules changed for 2024 AE shipments.", None),
+    (
+        "STREET_ADDRESS",
+        "Refunds go to P.O. Box 5521, Tulsa, OK 74101.",
+        "P.O. Box 5521, Tulsa, OK 74101",
+    ),
+    ("STREET_ADDRESS", "The PO approved 12 boxes.", None),
+    (
+        "STREET_ADDRESS",
+        "They met at the corner of Calle Mayor 14 and Elm Terrace yesterday.",
+        "the corner of Calle Mayor 14 and Elm Terrace",
+    ),
+    ("STREET_ADDRESS", "A corner of the form and 3 boxes were blank.", None),
+    ("STREET_ADDRESS", "The office is on Hold utca 12. in Budapest.", "Hold utca 12"),
+    ("STREET_ADDRESS", "She rents a flat on R Augusta 140 in Lisbon.", "R Augusta 140"),
+    ("STREET_ADDRESS", "Greek branch: Λ. Κηφισίας 44, Athens.", "Λ. Κηφισίας 44"),
+    ("STREET_ADDRESS", "See Rule 26 and Article 30 of the Regulation.", None),
 ]
 
 
@@ -212,3 +239,48 @@ def test_vin_check_digit():
     assert not _vin_is_valid("1HGCM82633A004353")
     assert not _vin_is_valid("1HGCM82633A00435")  # 16 characters
     assert not _vin_is_valid("1HGCM82633A00435I")  # I is never used
+
+
+# The whole address around a street line, and not a word of the sentence after it.
+EXTENTS = [
+    (
+        "Power of attorney: I appoint my son, of 4410 12 Oak Avenue Apt. 3 Suite 9, Fresno, "
+        "United States 93650, as my attorney.",
+        "4410 12 Oak Avenue Apt. 3 Suite 9, Fresno, United States 93650",
+    ),
+    (
+        "Client: Jane Roe, 77 Kossuth utca 9.\n Suite 12\n Szeged\n Hungary 6720. Matter: lease",
+        "77 Kossuth utca 9.\n Suite 12\n Szeged\n Hungary 6720",
+    ),
+    (
+        "Letterhead: Acme Ltd., 12 Bahnhofstrasse 4 Suite 5 Uster Switzerland, Tel. 044 123 45 67",
+        "12 Bahnhofstrasse 4 Suite 5 Uster Switzerland",
+    ),
+    (
+        "The patient lives at 9 Via Roma 3, Pisa 56100, with spouse and two children.",
+        "9 Via Roma 3, Pisa 56100",
+    ),
+    (
+        "He moved out of 5 Calle Luna 7 Apt. 2, MADRID 28001 on 2 May 2019.",
+        "5 Calle Luna 7 Apt. 2, MADRID 28001",
+    ),
+    (
+        "Please update the address for Jane Roe: 40 Oak Road, Leeds 40211. New phone 0113 496 0000.",
+        "40 Oak Road, Leeds 40211",
+    ),
+    (
+        "Her home address (8 Rue Haute 12, Namur) is posted on a blog - can we stop it?",
+        "8 Rue Haute 12, Namur",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "address"), EXTENTS)
+def test_address_extent(text, address):
+    found = [text[e.start : e.end] for e in pii.detect(text) if e.entity_type == "STREET_ADDRESS"]
+    assert found == [address]
+
+
+def test_a_date_after_a_cue_is_no_address():
+    text = "She was cleared for return to work on 2010-02-13 with no restrictions."
+    assert not any(e.entity_type == "STREET_ADDRESS" for e in pii.detect(text))
