@@ -369,6 +369,10 @@ def _select(text: str, results, artifacts, thresholds: dict[str, float]) -> list
         by_legal_form = _recognizer(result) == "OrganizationSuffixRecognizer"
         if result.entity_type == "ORGANIZATION" and not by_legal_form and _is_institution(value):
             continue
+        # "the patient Privacy notice": a word after a role is a name only if it is no
+        # institution's.
+        if _recognizer(result) == "PersonRoleRecognizer" and INSTITUTIONAL_WORDS.search(value):
+            continue
         if (
             result.entity_type in NER_ENTITY_TYPES
             and not by_legal_form

@@ -216,6 +216,16 @@ CASES = [
     ("STREET_ADDRESS", "She rents a flat on R Augusta 140 in Lisbon.", "R Augusta 140"),
     ("STREET_ADDRESS", "Greek branch: Λ. Κηφισίας 44, Athens.", "Λ. Κηφισίας 44"),
     ("STREET_ADDRESS", "See Rule 26 and Article 30 of the Regulation.", None),
+    # Names after a role, a greeting or a closing, or introducing oneself.
+    ("PERSON", "Summons served on defendant Oskari Wirkkala at home.", "Oskari Wirkkala"),
+    ("PERSON", "Referral - Patient: Thiago R Albuquerque | MRN: 4455667", "Thiago R Albuquerque"),
+    ("PERSON", "Dear Ingrid, the hearing moved.", "Ingrid"),
+    ("PERSON", "Please sign by Friday. Best, Rasmus Kjeldsen, Surveyor", "Rasmus Kjeldsen"),
+    ("PERSON", "Hi, I'm Sigrun, I have a question.", "Sigrun"),
+    ("PERSON", "Our client Ing. Babić got a reply.", "Ing. Babić"),
+    ("PERSON", "Dear Counsel: the order is attached.", None),
+    ("PERSON", "Can the patient Privacy notice be shorter?", None),
+    ("PERSON", "Hi, I'm new here, is a customer Due Diligence Rule review due?", None),
 ]
 
 
