@@ -54,6 +54,18 @@ PHONE_AFTER_SIGNATURE_RE = re.compile(
 NATIONALITY_AFTER_RE = re.compile(r"(?:,|\()\s*(?P<value>[A-Z][a-z]+)(?=\s*[,)])")
 
 
+# "Regional planner at Quality Merchant Services", "lawyer James Rodrigues at Purity Supreme":
+# where a person or a job title is "at" a named place, it is their employer.
+ORGANIZATION_AFTER_RE = re.compile(
+    r",?\s+at\s+(?P<value>(?:The\s+)?[A-Z][\w'’&-]*(?:\.[\w'’&-]+)*"
+    r"(?:\s+(?:&\s+|of\s+)?[A-Z][\w'’&-]*(?:\.[\w'’&-]+)*){0,5})"
+    r"(?=\s*(?:[,.;:!?)\n]|$)|\s+[a-z])"
+)
+
+
+NOT_AN_EMPLOYER = frozenset({"DATE", "TIME", "GPE", "LOC", "EVENT"})
+
+
 def describes_a_person(text: str, end: int) -> bool:
     """Whether the word ending at ``end`` is followed by a noun for a person."""
     return PERSON_NOUN_AFTER_RE.match(text, end) is not None
@@ -116,6 +128,24 @@ def _phones(text: str, tokens, spans: list[Span]) -> list[Span]:
     return phones
 
 
+def _employers(text: str, tokens, spans: list[Span]) -> list[Span]:
+    employers = []
+    for end in _after(spans, {"PERSON", "TITLE"}):
+        match = ORGANIZATION_AFTER_RE.match(text, end)
+        if match is None:
+            continue
+        start, stop = match.span("value")
+        words = tokens.char_span(start, stop, alignment_mode="expand")
+        # A name, not a time or a place in the sentence ("at Christmas", "at Leeds").
+        if (
+            words is not None
+            and any(token.pos_ == "PROPN" for token in words)
+            and not any(token.ent_type_ in NOT_AN_EMPLOYER for token in words)
+        ):
+            employers.append(("ORGANIZATION", start, stop, 0.6))
+    return employers
+
+
 def _ages(text: str, tokens, spans: list[Span]) -> list[Span]:
     return [
         ("AGE", *match.span("value"), 0.7)
@@ -135,6 +165,7 @@ def _nationalities(text: str, tokens, spans: list[Span]) -> list[Span]:
 
 FINDERS: list[tuple[str, Callable[[str, object, list[Span]], list[Span]]]] = [
     ("TITLE", _titles),
+    ("ORGANIZATION", _employers),
     ("PHONE_NUMBER", _phones),
     ("AGE", _ages),
     ("NRP", _nationalities),

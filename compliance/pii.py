@@ -173,7 +173,12 @@ NER_ENTITY_TYPES = frozenset({"PERSON", "LOCATION", "ORGANIZATION"})
 # acronyms (HHS, FinCEN, PHI), and names with an institutional or legal word stay.
 INSTITUTIONAL_WORDS = re.compile(
     r"\b(?:act|acts|rule|rules|code|regulations?|directive|law|laws|department|office|agency|"
-    r"commission|authority|bureau|ministry|council|court|unit|services?|board|bar|association|"
+    r"commission|authority|administration|bureau|ministry|council|court|unit|board|bar|association|"
+    # Services of a government ("Internal Revenue Service", "Adult Protective Services"); a
+    # company's "Services" ("Star Merchant Services") is its trade.
+    r"(?:revenue|postal|secret|civil|protective|social|human|health|public|legal|emergency|"
+    r"foreign|intelligence|immigration|customs|citizenship|marshals?|park|wildlife)\s+services?|"
+    r"^(?:the\s+)?services?$|"
     r"union|parliament|government|report|officer|security|protection|information|treasury|"
     r"federal|national|state|european|financial|privacy|standard|program|programme|opinion|"
     r"guidance|framework)\b",
@@ -402,6 +407,9 @@ def _beside_names(text: str, artifacts, entities: list[Entity], thresholds) -> l
     return [
         Entity(*span)
         for span in details_beside_names(text, artifacts.tokens, spans, set(thresholds))
+        # "a nurse at the Veterans Health Administration": an institution, not an employer
+        # that identifies anyone.
+        if not (span[0] == "ORGANIZATION" and _is_institution(text[span[1] : span[2]]))
     ]
 
 

@@ -645,6 +645,44 @@ def organization_suffix_recognizer() -> ValueGroupRecognizer:
     )
 
 
+# A business's name: capitalised words, possessives ("Weingarten's", "Mr. Clark's Appliances"),
+# "&" and small linking words ("Bed Bath & Beyond", "House of Fraser").
+_ORGANIZATION_NAME = (
+    # Dots only inside a word ("Co.Ltd"), so that a name ends at its sentence's full stop.
+    r"(?:(?-i:The)\s+)?(?-i:[A-Z0-9À-Þ])[\w'’&/-]*(?:\.[\w'’&/-]+)*"
+    r"(?:\s+(?:(?-i:&|of|de|du|the)\s+)?(?-i:[A-Z0-9À-Þ])[\w'’&/-]*(?:\.[\w'’&/-]+)*){0,5}"
+)
+# Phrases that say the next name is a company: an employer ("works at", "employed by",
+# "payroll from"), a party to a matter ("we act for", "subpoena to", "refused service by"), a
+# place of treatment ("treated at").
+_ORGANIZATION_CUES = (
+    r"works?\s+(?:at|for)|working\s+(?:at|for)|employed\s+(?:at|by)|employee\s+of|employer:?"
+    r"|payroll\s+from|invoices?\s+from|(?:terminated|fired|hired|sued|refused\s+service)\s+by"
+    r"|(?:we\s+)?act\s+for|NDA\s+for|custodian\s+of\s+records\s+for|subpoena(?:ed)?\s+to"
+    r"|served\s+on|(?:treated|seen|performed|admitted)\s+at|(?:role|position|job)\s+at"
+    r"|the\s+board\s+of|engagement\s+(?:letter|confirmed)\s+for|business"
+)
+
+
+def organization_cue_recognizer() -> ValueGroupRecognizer:
+    """Companies named after a phrase that says so ("payroll from The Pink Pig Tavern", "we act
+    for Matrix Design", "treated at Mount Sinai"): a person's employer or the other party of
+    their matter identifies them (Safe Harbor lists employers), and most such names have no
+    legal form. Regulators and laws are dropped by the PII layer's institution check."""
+    return ValueGroupRecognizer(
+        entity="ORGANIZATION",
+        name="OrganizationCueRecognizer",
+        patterns=[
+            ValuePattern(
+                "cue",
+                rf"\b(?:{_ORGANIZATION_CUES})[ \t]+(?P<value>{_ORGANIZATION_NAME})"
+                r"(?=\s*(?:[,.;:!?)(\n]|$)|\s+(?-i:[a-z]))",
+                0.9,
+            )
+        ],
+    )
+
+
 def job_title_cue_recognizer() -> ValueGroupRecognizer:
     """Job titles after words that introduce one ("occupation: civil drafter", "works as a
     night nurse", "retired passenger rate clerk", "applying for the operations director role")."""
@@ -694,6 +732,7 @@ def own_recognizers() -> list[EntityRecognizer]:
         person_cue_recognizer(),
         person_role_recognizer(),
         organization_suffix_recognizer(),
+        organization_cue_recognizer(),
         job_title_cue_recognizer(),
         religion_cue_recognizer(),
         AddressRecognizer(),

@@ -226,6 +226,23 @@ CASES = [
     ("PERSON", "Dear Counsel: the order is attached.", None),
     ("PERSON", "Can the patient Privacy notice be shorter?", None),
     ("PERSON", "Hi, I'm new here, is a customer Due Diligence Rule review due?", None),
+    # Companies named after a phrase that says so, or where a person or job title is "at" one.
+    (
+        "ORGANIZATION",
+        "Explained by payroll from The Rusty Anchor Tavern; stub seen.",
+        "The Rusty Anchor Tavern",
+    ),
+    ("ORGANIZATION", "Subpoena served on Kowalczyk's seeks all records.", "Kowalczyk's"),
+    ("ORGANIZATION", "He works for the Internal Revenue Service in Ohio.", None),
+    ("ORGANIZATION", "Is a business associate bound by the Security Rule?", None),
+    (
+        "ORGANIZATION",
+        "Ana Ruiz, a planner at Bright Meadow Services, called.",
+        "Bright Meadow Services",
+    ),
+    ("ORGANIZATION", "We met Ana Ruiz at Christmas.", None),
+    ("ORGANIZATION", "Jane Roe, a nurse at the Veterans Health Administration, asked.", None),
+    ("ORGANIZATION", "Do we report it to Adult Protective Services?", None),
 ]
 
 
