@@ -63,6 +63,12 @@ ORGANIZATION_AFTER_RE = re.compile(
 )
 
 
+# A signature's place lines below a name: "Gabriela Prošková\n\nVancouver\nCanada". Each line
+# a few capitalised words, the block ending the text or followed by a blank line.
+PLACE_LINES_BELOW_RE = re.compile(
+    r"[ \t]*\n(?:[ \t]*\n)?(?P<value>(?:[ \t]*[^\W\d_a-z][\w'’∆.-]*(?:[ \t]+\(?[^\W\d_][\w'’∆.()-]*)"
+    r"{0,3}[ \t]*(?:\n|$)){1,3})(?=\s*$|[ \t]*\n)"
+)
 NOT_AN_EMPLOYER = frozenset({"DATE", "TIME", "GPE", "LOC", "EVENT"})
 
 
@@ -146,6 +152,16 @@ def _employers(text: str, tokens, spans: list[Span]) -> list[Span]:
     return employers
 
 
+def _places_below(text: str, tokens, spans: list[Span]) -> list[Span]:
+    places = []
+    for end in _after(spans, {"PERSON"}):
+        match = PLACE_LINES_BELOW_RE.match(text, end)
+        if match:
+            start, stop = match.span("value")
+            places.append(("LOCATION", start, start + len(match.group("value").rstrip()), 0.6))
+    return places
+
+
 def _ages(text: str, tokens, spans: list[Span]) -> list[Span]:
     return [
         ("AGE", *match.span("value"), 0.7)
@@ -166,6 +182,7 @@ def _nationalities(text: str, tokens, spans: list[Span]) -> list[Span]:
 FINDERS: list[tuple[str, Callable[[str, object, list[Span]], list[Span]]]] = [
     ("TITLE", _titles),
     ("ORGANIZATION", _employers),
+    ("LOCATION", _places_below),
     ("PHONE_NUMBER", _phones),
     ("AGE", _ages),
     ("NRP", _nationalities),

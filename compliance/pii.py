@@ -199,7 +199,8 @@ def _looks_like_a_name(text: str, artifacts, result) -> bool:
     # contain no common function words ("call me when you're here").
     if any(character.isdigit() for character in text[result.start : result.end]):
         return False
-    if _recognizer(result) == "PersonCueRecognizer":
+    # A cue says name or place where the tagger may not ("lives in Liivaküla" is a noun to it).
+    if _recognizer(result) in {"PersonCueRecognizer", "PlaceCueRecognizer"}:
         span = artifacts.tokens.char_span(result.start, result.end, alignment_mode="expand")
         return span is not None and not any(token.is_stop for token in span)
     return _has_proper_noun(artifacts, result)
@@ -417,9 +418,34 @@ def _recognizer(result) -> str | None:
     return (result.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_NAME_KEY)
 
 
+# Countries among the jurisdictions that a place cue can name as where someone lives or goes:
+# the European ones and the service's own countries ("recent travel to United States").
+RESIDENCE_COUNTRIES = COUNTRY_NAMES | frozenset(
+    name.lower()
+    for name in (
+        "the United States",
+        "United States",
+        "the United Kingdom",
+        "United Kingdom",
+        "the United Arab Emirates",
+        "United Arab Emirates",
+        "USA",
+        "America",
+        "Britain",
+        "Great Britain",
+        "England",
+        "Scotland",
+        "Wales",
+        "Northern Ireland",
+    )
+)
+
+
 def _residence(result, value: str) -> bool:
     """A country named as where someone lives or travels (a place cue), not as a jurisdiction."""
-    return _recognizer(result) == "PlaceCueRecognizer" and value.strip().lower() in COUNTRY_NAMES
+    return (
+        _recognizer(result) == "PlaceCueRecognizer" and value.strip().lower() in RESIDENCE_COUNTRIES
+    )
 
 
 def _merge_overlaps(candidates: list[Entity]) -> list[Entity]:

@@ -518,7 +518,9 @@ def person_cue_recognizer() -> ValueGroupRecognizer:
         patterns=[
             ValuePattern(
                 "title",
-                rf"(?P<value>\b(?:mr|mrs|ms|miss|mx|dr|prof)\.?\s+{_NAME_WORD}(?:\s+{_NAME_WORD})?)",
+                # A second word only when capitalised like the first ("Mr. Reid flew to ...").
+                rf"(?P<value>\b(?:mr|mrs|ms|miss|mx|dr|prof)\.?\s+{_NAME_WORD}"
+                rf"(?:\s+(?-i:[A-ZÀ-ÞĀ-Ž])(?:{_NAME_WORD})?)?)",
                 0.8,
             ),
             ValuePattern(
@@ -606,9 +608,11 @@ def place_cue_recognizer() -> ValueGroupRecognizer:
                 r"\b(?:lives?|living|moved|relocated|grew\s+up|was\s+born|home\s+city"
                 r"|flew|travel(?:l)?(?:ed|ing)?|trip|holiday|vacation|visit(?:ed|ing)?"
                 r"|passport\s+issued\s+by|citizen\s+of|national\s+of|resident\s+of"
-                r"|(?:I'?m|I\s+am|we\s+are|we'?re)(?=\s+in\b)|arrived|staying)"
+                r"|(?:I'?m|I\s+am|we\s+are|we'?re)(?=\s+in\b)|arrived|staying|abroad"
+                r"|(?:came|coming|returned|returning)(?=\s+(?:to|from)\b))"
                 r"(?:\s+(?:here|there))?\s+(?:in|to|from|is|at)?\s*"
-                r"(?P<value>(?-i:[A-ZÀ-Þ][\w'’-]+)(?:\s+(?-i:[A-ZÀ-Þ][\w'’-]+)){0,3})",
+                # Latin or Greek capitals ("ΛΕΥΚΩΣΙΑ", "∆ΕΚΕΛΕΙΑ").
+                r"(?P<value>(?-i:[A-ZÀ-ÞΑ-Ω∆][\w'’∆-]+)(?:\s+(?-i:[A-ZÀ-ÞΑ-Ω∆][\w'’∆-]+)){0,3})",
                 # Above spaCy's 0.85: Presidio keeps one result per span, the higher-scored, and
                 # only this one says that the place is where someone lives.
                 0.9,

@@ -243,6 +243,17 @@ CASES = [
     ("ORGANIZATION", "We met Ana Ruiz at Christmas.", None),
     ("ORGANIZATION", "Jane Roe, a nurse at the Veterans Health Administration, asked.", None),
     ("ORGANIZATION", "Do we report it to Adult Protective Services?", None),
+    # Places after a cue, whatever the tagger makes of them; countries where someone goes.
+    ("LOCATION", "My aunt lives in Kõrveküla now.", "Kõrveküla"),
+    ("LOCATION", "We moved here from ΛΕΜΕΣΟΣ last year.", "ΛΕΜΕΣΟΣ"),
+    ("LOCATION", "Recent travel to United States; isolation ordered.", "United States"),
+    ("LOCATION", "Pt is temporarily abroad in France until May.", "France"),
+    ("LOCATION", "Does GDPR apply to a clinic based in Germany?", None),
+    ("LOCATION", "Does HIPAA apply in the United States to a clinic?", None),
+    ("PERSON", "Mr. Reid flew to Oslo on Monday.", "Mr. Reid"),
+    # A signature's place lines below a name.
+    ("LOCATION", "Kind regards,\nGabriela Novak\n\nTrondheim\nNorway", "Trondheim\nNorway"),
+    ("LOCATION", "Jane Roe\n\nThanks for your help with this.", None),
 ]
 
 
@@ -306,6 +317,11 @@ EXTENTS = [
 def test_address_extent(text, address):
     found = [text[e.start : e.end] for e in pii.detect(text) if e.entity_type == "STREET_ADDRESS"]
     assert found == [address]
+
+
+def test_a_title_takes_no_lowercase_word_after_the_name():
+    text = "Mr. Reid flew to Oslo on Monday."
+    assert "Mr. Reid flew" not in {text[e.start : e.end] for e in pii.detect(text)}
 
 
 def test_a_date_after_a_cue_is_no_address():
