@@ -381,7 +381,8 @@ def labelled(
         patterns=[
             ValuePattern(
                 f"{name}_labelled",
-                rf"\b(?:{labels})\s*(?:no\.?|number|num\.?|#|id)?\s*(?:is|:|#|-)?\s*(?P<value>{value})",
+                # "driver's license (250548390)": the value may stand in parentheses.
+                rf"\b(?:{labels})\s*(?:no\.?|number|num\.?|#|id)?\s*(?:is|:|#|-|\()?\s*(?P<value>{value})",
                 score,
             ),
             *unlabelled,
@@ -403,6 +404,15 @@ def case_number_recognizer() -> ValueGroupRecognizer:
                 r"\b(?P<value>(?:19|20)\d{2}-(?:CV|CR|CA|BK|MC|FA|PR|DR|SC|JV|CIV|CRIM|FAM)-\d{3,8}"
                 r"|(?-i:[A-Z]{2,4})-(?:19|20)\d{2}-\d{3,8})\b",
                 0.85,
+            ),
+            # A short docket number in a litigation sentence: "the hearing in 16-4930",
+            # "judgment entered against Jane Roe in 22-0013".
+            ValuePattern(
+                "short_docket",
+                r"\b(?:hearing|order|motion|judgment|complaint|subpoena|summons|counsel|dismiss"
+                r"|defendant|plaintiff|against|petition|appeal)\b[^.;\n]{0,60}?\bin\s+"
+                r"(?P<value>\d{2}-\d{4,5})\b(?![-/]\d)",
+                0.8,
             ),
             ValuePattern(
                 "federal_docket",
@@ -749,14 +759,29 @@ def own_recognizers() -> list[EntityRecognizer]:
             "ACCOUNT_NUMBER",
             "AccountNumberRecognizer",
             # Health plan member and policy numbers are account numbers too (164.514(b)(2)(i)(J), (K)).
-            r"account|acct\.?|bank\s+account|member(?:\s+id)?|policy|subscriber(?:\s+id)?",
+            # A health plan's group number too ("group 86662837").
+            r"accounts?|acct\.?|bank\s+account|member(?:\s+id)?|policy|subscriber(?:\s+id)?"
+            r"|group(?=\s+(?:no\.?|number|#)?\s*\d)",
             r"(?:[A-Z]{2,3}-)?\d[\d -]{4,18}\d",
+            unlabelled=(
+                # Where money goes to or comes from: "ACH of $9,900 to AC-18807829", "payments
+                # from 1534-0633-7106", and the second of "accounts 4855-... and 3392-...".
+                ValuePattern(
+                    "payment_account",
+                    r"\b(?:ACH|wire|transfer|payments?|deposits?|accounts?|acct\.?)\b"
+                    r"[^.;\n$]{0,20}?(?:\$[\d,.]+\s+)?(?:to|from|into|and)\s+"
+                    r"(?P<value>(?-i:[A-Z]{2,3}-)?\d{4}(?:-?\d{4}){1,3}|(?-i:[A-Z]{2,3}-)\d{6,12})\b(?![-.]\d)",
+                    0.75,
+                ),
+            ),
         ),
         labelled(
             "VEHICLE_ID",
             "VehiclePlateRecognizer",
             r"(?:licen[cs]e\s+|number\s+)?plate|vehicle(?:\s+registration)?\s*\(?|registration\s+mark",
-            r"(?-i:(?=[A-Z0-9 -]*\d)(?=[A-Z0-9 -]*[A-Z])[A-Z0-9]{1,4}[ -]?[A-Z0-9]{2,5})",
+            # Up to three groups, as German plates have: "LDK-VI-269", "IZ-E-78".
+            r"(?-i:(?=[A-Z0-9 -]*\d)(?=[A-Z0-9 -]*[A-Z])[A-Z0-9]{1,4}(?:-[A-Z0-9]{1,3}-[A-Z0-9]{1,4}"
+            r"|[ -]?[A-Z0-9]{2,5}))",
             score=0.75,
         ),
         labelled(

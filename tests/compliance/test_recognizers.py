@@ -254,6 +254,17 @@ CASES = [
     # A signature's place lines below a name.
     ("LOCATION", "Kind regards,\nGabriela Novak\n\nTrondheim\nNorway", "Trondheim\nNorway"),
     ("LOCATION", "Jane Roe\n\nThanks for your help with this.", None),
+    ("US_DRIVER_LICENSE", "Bring your driver's license (77120493) to the visit.", "77120493"),
+    ("US_DRIVER_LICENSE", "Bring your driver's license (and a bill) to the visit.", None),
+    ("ACCOUNT_NUMBER", "Then an ACH of $9,900 to AC-55102938 was flagged.", "AC-55102938"),
+    ("ACCOUNT_NUMBER", "She holds accounts 1200-3344-5566 and 7788-9900-1122.", "7788-9900-1122"),
+    ("ACCOUNT_NUMBER", "Subscriber Jane Roe, group 55102938, card on file.", "55102938"),
+    ("ACCOUNT_NUMBER", "Deposits of $9,500 to 10 accounts in 2023.", None),
+    ("ACCOUNT_NUMBER", "A group 2 plan covers 40 members.", None),
+    ("VEHICLE_ID", "Sold a car, plate KLE-MN-412, last month.", "KLE-MN-412"),
+    ("CASE_NUMBER", "The court set the hearing in 16-4930 for Friday.", "16-4930"),
+    ("CASE_NUMBER", "The 2021-22 budget was approved in 2021.", None),
+    ("CASE_NUMBER", "Revenue grew in 16-4930 units sold.", None),
 ]
 
 
