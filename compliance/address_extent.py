@@ -19,7 +19,11 @@ _UNIT = re.compile(
 )
 # A word of a town, region or country: capitalised in any script, or in capitals ("TARVASJOKI",
 # "ΛΕΜΕΣΟΣ"), with the small words place names contain ("Caxias do Sul", "Rečica ob Savinji").
-_PLACE_WORD = r"[^\W\d_][\w'’∆.-]*"
+_PLACE_WORD = (
+    # Not a capitalised function word of a title or a sentence ("... You're Supposed To Hate").
+    r"(?!(?:The|To|Of|And|Or|You|Your|We|Our|It|For|In|On|At|An?|But|Is|Are|Be|My|His|Her)\b)"
+    r"[^\W\d_][\w'’∆.-]*"
+)
 _PARTICLE = r"(?:de|del|della|do|da|dos|das|du|des|la|le|les|en|sur|am|an|im|bei|nad|pod|na|ob|pri|u|di|y|al|el|upon|on)"
 _PLACE = re.compile(
     rf"(?=[^\W\d_a-zß-ÿα-ω])(?:{_PLACE_WORD})(?:\s(?:{_PARTICLE}\s)?(?=[^\W\d_a-zß-ÿα-ω]){_PLACE_WORD}){{0,3}}"

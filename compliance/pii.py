@@ -377,7 +377,9 @@ def _select(text: str, results, artifacts, thresholds: dict[str, float]) -> list
             continue
         # "the patient Privacy notice": a word after a role is a name only if it is no
         # institution's.
-        if _recognizer(result) == "PersonRoleRecognizer" and INSTITUTIONAL_WORDS.search(value):
+        if _recognizer(result) == "PersonRoleRecognizer" and (
+            INSTITUTIONAL_WORDS.search(value) or value.strip().lower() in NON_IDENTIFYING_PLACES
+        ):
             continue
         if (
             result.entity_type in NER_ENTITY_TYPES

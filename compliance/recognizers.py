@@ -569,7 +569,12 @@ _PERSON_ROLES = (
 _NOT_A_NAME = (
     r"(?!(?-i:Counsel|Sir|Sirs|Madam|All|Team|Colleagues|Everyone|Customer|Client|Patient|Doctor|"
     r"Officer|Committee|Board|Member|Members|Regards|Thanks|The|This|That|Our|We|You|Please"
-    r"|I(?:['’]\w+)?)\b)"
+    r"|I(?:['’]\w+)?"
+    # Words that begin a sentence or a question ("Does New York's law apply?").
+    r"|Does|Do|Did|Is|Are|Was|Were|Can|Could|Should|Would|Will|May|Might|Must|Shall|Has|Have|Had"
+    r"|What|How|When|Where|Who|Whom|Why|Which|If|Under|Per|For|In|On|At|A|An|My|Their|His|Her"
+    r"|These|Those|Also|And|But|So|Then|After|Before|Since|Both|Each|Every|Any|Some|No|Not"
+    r"|Dear|Hi|Hello|Re|Cc|Attn)\b)"
 )
 
 
@@ -594,6 +599,21 @@ def person_role_recognizer() -> ValueGroupRecognizer:
                 r"(?-i:\b(?:Dear|Hi|Hello|Hey|Attn|cc|Cc|CC|Best|Regards|Sincerely|Thanks|Thx|Cheers"
                 r"|Yours(?:\s+sincerely|\s+truly)?|Kind\s+regards|Best\s+regards))[:,]?[ \t]+"
                 rf"{_NOT_A_NAME}(?P<value>{_FULL_NAME})(?=\s*(?:[,.;:!?\n(]|$))",
+                0.9,
+            ),
+            # A name of two words or more right before what is recorded about a person:
+            # "Osmo A. Štavbar, DOB ...", "Diogo Gomes MRN ...", "Erzsok Sinko, 48 y/o",
+            # "Lotta Luusua, Finnish national", "records of Inger Petersen's funds".
+            ValuePattern(
+                "before_identifier",
+                # Not a role or a verb opening the sentence ("Pt Jan Roe, DOB", "Referring Jan
+                # Roe (36M, ...").
+                rf"(?<![\w.-]){_NOT_A_NAME}(?!(?i:{_PERSON_ROLES})\b|(?-i:[A-Z][a-z]{{3,}}ing)\s)"
+                rf"(?P<value>{_HONORIFIC}?(?:{_INITIAL}|{_CAPITAL_WORD})"
+                rf"(?:\s+(?!(?-i:[A-Z]{{2,}})\b)(?:{_INITIAL}|{_CAPITAL_WORD})){{1,4}})"
+                r"(?=['’]s\s+(?-i:[a-z])|,?\s+(?-i:DOB|MRN|SSN|DL\b|DL#|acct|born\b)"
+                r"|\s+\((?:MRN|DOB|\d{1,3}\s?[MF]\b)|,\s+\d{1,3}\s?(?:y/?o\b|,)"
+                r"|,\s+(?-i:[A-Z])[a-z]+\s+national\b)",
                 0.9,
             ),
             ValuePattern(

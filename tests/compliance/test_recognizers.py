@@ -265,6 +265,13 @@ CASES = [
     ("CASE_NUMBER", "The court set the hearing in 16-4930 for Friday.", "16-4930"),
     ("CASE_NUMBER", "The 2021-22 budget was approved in 2021.", None),
     ("CASE_NUMBER", "Revenue grew in 16-4930 units sold.", None),
+    # A name right before what is recorded about a person.
+    ("PERSON", "Match: Velimir K. Horvat, DOB 9/14/1935, flagged.", "Velimir K. Horvat"),
+    ("PERSON", "We must keep records of Ingrid Solberg's transfers.", "Ingrid Solberg"),
+    ("PERSON", "Transfer request: Erzsok Sinko, 48 y/o, from the ICU.", "Erzsok Sinko"),
+    ("PERSON", "Does New York's law apply to the clinic?", None),
+    ("PERSON", "Is the European Commission's guidance binding?", None),
+    ("PERSON", "Referring Dylan Murray (50M, MRN 12345) to cardiology.", "Dylan Murray"),
 ]
 
 
@@ -333,6 +340,12 @@ def test_address_extent(text, address):
 def test_a_title_takes_no_lowercase_word_after_the_name():
     text = "Mr. Reid flew to Oslo on Monday."
     assert "Mr. Reid flew" not in {text[e.start : e.end] for e in pii.detect(text)}
+
+
+def test_a_verb_opening_the_sentence_is_no_part_of_a_name():
+    text = "Referring Dylan Murray (50M, MRN 12345) to cardiology."
+    names = {text[e.start : e.end] for e in pii.detect(text) if e.entity_type == "PERSON"}
+    assert names == {"Dylan Murray"}
 
 
 def test_a_date_after_a_cue_is_no_address():
