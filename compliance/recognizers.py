@@ -231,7 +231,9 @@ def date_recognizer() -> ValueGroupRecognizer:
 _NAME = (
     r"(?!(?:rules?|article|art|section|sec|part|chapter|title|schedule|form|recital|regulation|"
     r"annex|appendix|paragraph|clause|step|level|tier|phase|item|exhibit|question|page|"
-    r"days?|weeks?|months?|years?|hours?)\b)"
+    r"days?|weeks?|months?|years?|hours?|volume|version|grade|stage|type|class|room|floor|"
+    r"flight|channel|route|bus|line|platform|gate|unit|model|"
+    rf"{_MONTH[3:-4]}|{_WEEKDAY})\b)"
     r"(?-i:[A-ZÀ-ÞΑ-ΩΆ-Ώ][a-zß-ÿα-ωά-ώ])[\w'’.-]*"
 )
 _PARTICLE = (
@@ -256,7 +258,7 @@ def street_address_recognizer() -> ValueGroupRecognizer:
         patterns=[
             ValuePattern(
                 "number_street_suffix",
-                r"\b(?P<value>\d{1,6}[A-Z]?\s+(?:[A-Z][\w'-]*\.?\s+){1,4}"
+                r"\b(?P<value>\d{1,6}[A-Z]?\s+(?:\d{1,3}(?:st|nd|rd|th)\s+)?(?:[A-Z][\w'-]*\.?\s+){0,4}"
                 r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|"
                 r"Way|Terrace|Parkway|Pkwy|Square|Sq|Highway|Hwy|Close|Crescent|Gardens|Row)\b\.?"
                 rf"{_ADDRESS_TAIL_INLINE})",
@@ -278,6 +280,26 @@ def street_address_recognizer() -> ValueGroupRecognizer:
                 rf"(?:\s+{_STREET_NAME_WORD}){{1,5}})"
                 rf"\s+{_NOT_A_YEAR}\d{{1,5}}[A-Za-z]?\b{_ADDRESS_TAIL_INLINE})",
                 0.8,
+            ),
+            # A street named after a number, in the forms of French, Portuguese, Spanish and
+            # Italian addresses: "56 rue La Boétie", "81 Chemin Challet".
+            ValuePattern(
+                "number_then_street",
+                r"(?<![\w,.$€£/-])(?P<value>\d{1,5}\s+(?:Rue|Rua|Via|Viale|Chemin|Calle|Avenida|Strada"
+                rf"|Boulevard|Bd|Allée|Impasse|Place)(?:\s+(?:{_STREET_NAME_WORD}|(?-i:l'|d')[\w'’-]+)){{1,5}})"
+                rf"{_ADDRESS_TAIL_INLINE}",
+                0.75,
+            ),
+            # A street and its number after a word for a place that is on it: "the pharmacy is
+            # on Metsa 21", "the bus station is on Männi 48", "the north side of Herrería 6".
+            ValuePattern(
+                "on_street",
+                r"\b(?:(?:(?:pharmacy|store|shop|station|office|clinic|branch|restaurant|house|home"
+                r"|building|flat|apartment)(?:\s+(?:is|was))?|lives?|living|located|enter|entrance)"
+                r"\s+on|side\s+of)\s+"
+                rf"(?P<value>{_NAME}(?:\s+{_STREET_NAME_WORD}){{0,3}}\s+{_NOT_A_YEAR}\d{{1,5}}[A-Za-z]?)\b"
+                r"(?![.,:/-]\d)",
+                0.7,
             ),
             # United States military addresses: "PSC 6319, Box 2085\nAPO AA 22620",
             # "Unit 9178 Box 4127 DPO AE 55469", "USNS Tanguay\nFPO AA 44543".
@@ -872,7 +894,8 @@ def presidio_recognizers() -> list[EntityRecognizer]:
 
 
 _ADDRESS_CUE = re.compile(
-    r"\b(?:lives?\s+at|living\s+at"
+    r"\b(?:lives?\s+at|living\s+at|resid(?:es|ing)\s+at|pick(?:ed)?[\s-]?up\s+at"
+    r"|drop(?:ped)?[\s-]?off\s+at|registered\s+at|house\s+at|no\s+longer\s+at"
     r"|address(?:es)?(?:\s+of\s+[^.\n]{1,40}?)?(?:\s+(?:is|are|with|to))?(?:,?\s+here\s+they\s+are)?\s*[:\-]?"
     r"|is\s+at|(?:sent|send\s+(?:it|them|a\s+new\s+one|the\s+\w+))\s+to|arrived\s+at"
     r"|taxi\s+to|return(?:ed)?\s+to|located\s+at|moved\s+to|ship(?:ped)?(?:\s+it)?\s+to"
@@ -888,11 +911,13 @@ _ABBREVIATION_BEFORE_DOT = re.compile(
 )
 _ADDRESS_TAIL = re.compile(
     r"\s+(?:for|in\s+case|last|please|because|so|if|when|this|tomorrow|today|yesterday|tonight"
-    r"|and\s+(?:will|i|we|please)|i|we|thanks?)\b.*$"
+    r"|and\s+(?:will|i|we|please)|i|we|thanks?|to)\b.*$"
     # The sentence going on after the address: "...; her nephew", "..., with spouse ...",
     # "..., occupation ...", "..., must be designated": no part of an address is a lowercase
     # word of four letters or more after a comma.
-    r"|\s*;.*$|,\s+(?-i:[a-z]{4,})\b.*$",
+    r"|\s*;.*$|,\s+(?-i:[a-z]{4,})\b.*$"
+    # An aside after the address: "... 87756 (virtual office) along with 40 other entities".
+    r"|\s+\((?-i:[a-z]).*$",
     re.IGNORECASE | re.DOTALL,
 )
 # What comes between a cue and the address itself: "address on license 828 ...", "address

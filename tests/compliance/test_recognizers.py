@@ -272,6 +272,17 @@ CASES = [
     ("PERSON", "Does New York's law apply to the clinic?", None),
     ("PERSON", "Is the European Commission's guidance binding?", None),
     ("PERSON", "Referring Dylan Murray (50M, MRN 12345) to cardiology.", "Dylan Murray"),
+    ("STREET_ADDRESS", "The pharmacy is on Kask 14 in Tartu.", "Kask 14"),
+    ("STREET_ADDRESS", "The update is on Windows 10 and the hearing is on March 5.", None),
+    ("STREET_ADDRESS", "Her office is on Level 3 of the tower.", None),
+    ("STREET_ADDRESS", "We lived at 56 rue La Boétie for years.", "56 rue La Boétie"),
+    ("STREET_ADDRESS", "Keep 5 Calls per day and 3 Rules.", None),
+    ("STREET_ADDRESS", "Residing at 1090 43rd Avenue, Whitehorse.", "1090 43rd Avenue, Whitehorse"),
+    (
+        "STREET_ADDRESS",
+        "Pickup at 33494 42 Gladstonos, Suite 961, Geri 04036 for the patient.",
+        "33494 42 Gladstonos, Suite 961, Geri 04036",
+    ),
 ]
 
 
@@ -327,6 +338,14 @@ EXTENTS = [
     (
         "Her home address (8 Rue Haute 12, Namur) is posted on a blog - can we stop it?",
         "8 Rue Haute 12, Namur",
+    ),
+    (
+        "The will leaves her house at 12 Rue Haute, Namur 5000 to her niece.",
+        "12 Rue Haute, Namur 5000",
+    ),
+    (
+        "Acme registered at 9 Via Roma 3, Pisa 56100 (virtual office) with 40 other firms.",
+        "9 Via Roma 3, Pisa 56100",
     ),
 ]
 
