@@ -18,7 +18,7 @@ from compliance.address_extent import address_extent
 from compliance.beside_names import NATIONALITY_ADJECTIVES, describes_a_person, details_beside_names
 from compliance.citations import CITATION_RE, rule_name_spans
 from compliance.pseudonyms import PLACEHOLDER_RE, PseudonymVault
-from compliance.recognizers import own_recognizers, presidio_recognizers
+from compliance.recognizers import PATTERN_NAME_KEY, own_recognizers, presidio_recognizers
 
 logger = logging.getLogger(__name__)
 
@@ -388,6 +388,9 @@ def _select(text: str, results, artifacts, thresholds: dict[str, float]) -> list
         ):
             continue
         end = result.end
+        if result.entity_type in NER_ENTITY_TYPES and "\n" in value.strip():
+            # A name stays on its line: the tagger runs "Yurina Okamoto\nAddress" together.
+            end = result.start + value.index("\n", len(value) - len(value.lstrip()))
         if result.entity_type in {"URL", "EMAIL_ADDRESS"}:
             # The sentence's full stop is not part of the address.
             while end > result.start and text[end - 1] in ".,;:!?)":
@@ -446,7 +449,10 @@ RESIDENCE_COUNTRIES = COUNTRY_NAMES | frozenset(
 def _residence(result, value: str) -> bool:
     """A country named as where someone lives or travels (a place cue), not as a jurisdiction."""
     return (
-        _recognizer(result) == "PlaceCueRecognizer" and value.strip().lower() in RESIDENCE_COUNTRIES
+        _recognizer(result) == "PlaceCueRecognizer"
+        # "a patient from Germany" may be the question's jurisdiction.
+        and (result.recognition_metadata or {}).get(PATTERN_NAME_KEY) != "comes_from"
+        and value.strip().lower() in RESIDENCE_COUNTRIES
     )
 
 

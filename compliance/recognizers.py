@@ -22,6 +22,9 @@ class ValuePattern:
     score: float
 
 
+PATTERN_NAME_KEY = "pattern_name"
+
+
 def context_result(
     recognizer: EntityRecognizer, entity: str, start: int, end: int, score: float, pattern: str
 ) -> RecognizerResult:
@@ -39,6 +42,8 @@ def context_result(
             RecognizerResult.RECOGNIZER_NAME_KEY: recognizer.name,
             RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: recognizer.id,
             RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY: True,
+            # Presidio drops the explanation unless asked for the decision process.
+            PATTERN_NAME_KEY: pattern,
         },
     )
 
@@ -218,7 +223,7 @@ def date_recognizer() -> ValueGroupRecognizer:
             ),
             ValuePattern(
                 "labelled_birth",
-                r"\b(?:born(?:\s+on|\s+in)?|DOB|date\s+of\s+birth)\s*[:\-]?\s*(?P<value>[\w ,./-]{4,20}?\d{4})\b",
+                r"\b(?:born(?:\s+on|\s+in)?|DOB|date\s+of\s+birth)\s*[:\-]?\s*(?:is\s+)?(?P<value>[\w ,./-]{4,20}?\d{4})\b",
                 0.9,
             ),
         ],
@@ -648,6 +653,15 @@ def person_role_recognizer() -> ValueGroupRecognizer:
     )
 
 
+# A place's name: capitalised words in Latin or Greek script ("ΛΕΥΚΩΣΙΑ", "Paso de Carrasco"),
+# and the region after a comma ("TAWONGA, VIC", "Lafayette, Louisiana").
+_PLACE_WORD = r"(?-i:[A-ZÀ-ÞΑ-Ω∆][\w'’∆-]+)"
+_PLACE_NAME = (
+    rf"{_PLACE_WORD}(?:\s+(?:(?-i:de|del|da|do|dos|la|le|nad|na|pod|u|am|an|im|sur|en)\s+)?"
+    rf"{_PLACE_WORD}){{0,3}}(?:,\s+(?:(?-i:[A-Z]{{2,3}})\b|{_PLACE_WORD}(?:\s+{_PLACE_WORD})?))?"
+)
+
+
 def place_cue_recognizer() -> ValueGroupRecognizer:
     """Places after phrases that say where a person lives or comes from ("lives in Hueb");
     names of jurisdictions and countries are kept by the PII layer's allowlist."""
@@ -663,12 +677,34 @@ def place_cue_recognizer() -> ValueGroupRecognizer:
                 r"|(?:I'?m|I\s+am|we\s+are|we'?re)(?=\s+in\b)|arrived|staying|abroad"
                 r"|(?:came|coming|returned|returning)(?=\s+(?:to|from)\b))"
                 r"(?:\s+(?:here|there))?\s+(?:in|to|from|is|at)?\s*"
-                # Latin or Greek capitals ("ΛΕΥΚΩΣΙΑ", "∆ΕΚΕΛΕΙΑ").
-                r"(?P<value>(?-i:[A-ZÀ-ÞΑ-Ω∆][\w'’∆-]+)(?:\s+(?-i:[A-ZÀ-ÞΑ-Ω∆][\w'’∆-]+)){0,3})",
+                rf"(?P<value>{_PLACE_NAME})",
                 # Above spaCy's 0.85: Presidio keeps one result per span, the higher-scored, and
                 # only this one says that the place is where someone lives.
                 0.9,
-            )
+            ),
+            # Where a person or an address is from, which leaves a country named as the
+            # jurisdiction alone ("Does the GDPR apply to a patient from Germany?"): "a patient
+            # from Paso de Carrasco, Canelones", "a new address in TAWONGA, VIC".
+            ValuePattern(
+                "comes_from",
+                r"\b(?:(?:address|domiciled)\s+in"
+                r"|(?:I'?m|I\s+am|patient|client|customer)\b[^,;:\n]{0,40}?\s+from)\s+"
+                rf"(?P<value>{_PLACE_NAME})",
+                0.9,
+            ),
+            # "pharmacy ... in Buják zip 3047", "at the LARVIK branch".
+            ValuePattern(
+                "before_postcode",
+                rf"\bin\s+(?P<value>{_PLACE_WORD}(?:\s+{_PLACE_WORD}){{0,2}})\s+(?:zip|post\s?code)\b",
+                0.9,
+            ),
+            ValuePattern(
+                "branch",
+                # In capitals, as banks write their branches ("the Main branch" is none).
+                r"\bthe\s+(?P<value>(?-i:[A-ZÀ-ÞΑ-Ω∆][A-ZÀ-ÞΑ-Ω∆'’-]{3,})(?:[\s-]+(?-i:[A-ZÀ-ÞΑ-Ω∆]"
+                r"[A-ZÀ-ÞΑ-Ω∆'’-]+)){0,2})\s+branch\b",
+                0.9,
+            ),
         ],
     )
 

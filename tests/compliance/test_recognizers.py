@@ -283,6 +283,19 @@ CASES = [
         "Pickup at 33494 42 Gladstonos, Suite 961, Geri 04036 for the patient.",
         "33494 42 Gladstonos, Suite 961, Geri 04036",
     ),
+    # Where a person or an address is from; a bank's branch; a town before its postal code.
+    ("LOCATION", "Skip trace shows a new address in WODONGA, VIC.", "WODONGA, VIC"),
+    (
+        "LOCATION",
+        "A patient from Paso de Carrasco, Canelones called.",
+        "Paso de Carrasco, Canelones",
+    ),
+    ("LOCATION", "Does the GDPR apply to a patient from Germany?", None),
+    ("LOCATION", "Cash deposits at the TROMSØ branch were split.", "TROMSØ"),
+    ("LOCATION", "Is the Main branch open on Sundays?", None),
+    ("LOCATION", "The pharmacy in Drachten zip 9203 AP called.", "Drachten"),
+    ("PERSON", "Jana Horvat\nAddress: 12 Main Street", "Jana Horvat"),
+    ("DATE", "Hi, my DOB is 5/1/1962 and I need help.", "5/1/1962"),
 ]
 
 
@@ -365,6 +378,17 @@ def test_a_verb_opening_the_sentence_is_no_part_of_a_name():
     text = "Referring Dylan Murray (50M, MRN 12345) to cardiology."
     names = {text[e.start : e.end] for e in pii.detect(text) if e.entity_type == "PERSON"}
     assert names == {"Dylan Murray"}
+
+
+def test_a_name_stays_on_its_line():
+    text = "Jana Horvat\nAddress: 12 Main Street"
+    assert "Jana Horvat\nAddress" not in {text[e.start : e.end] for e in pii.detect(text)}
+
+
+def test_a_date_of_birth_leaves_the_verb_out():
+    text = "Hi, my DOB is 5/1/1962 and I need help."
+    dates = {text[e.start : e.end] for e in pii.detect(text) if e.entity_type == "DATE"}
+    assert dates == {"5/1/1962"}
 
 
 def test_a_date_after_a_cue_is_no_address():
