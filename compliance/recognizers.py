@@ -578,7 +578,8 @@ _INITIAL = r"(?-i:[A-Z])\.(?:(?-i:[A-Za-z]{1,3})\.)*"
 _NAME_PARTICLE = r"(?-i:van|von|der|den|de|ten|ter|da|di|del|la|le|bin|ibn|al|el|dos|das|du)"
 _HONORIFIC = r"(?:(?-i:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Ing|Dipl\.-Ing|Univ\.Prof)\.?\s+)"
 _FULL_NAME = (
-    rf"{_HONORIFIC}?(?:{_INITIAL}|{_CAPITAL_WORD})"
+    # An acronym is no name ("a patient PHI?"); names in capitals are read elsewhere.
+    rf"{_HONORIFIC}?(?!(?-i:[A-Z]{{2,}})\b)(?:{_INITIAL}|{_CAPITAL_WORD})"
     # A word in capitals after a name is a label ("B.A. MRN 84470784"), not part of it.
     rf"(?:\s+(?!(?-i:[A-Z]{{2,}})\b)(?:{_INITIAL}|{_CAPITAL_WORD}"
     rf"|{_NAME_PARTICLE}(?:\s+{_NAME_PARTICLE})?(?=\s+(?-i:[A-Z]))))"

@@ -224,6 +224,7 @@ CASES = [
     ("PERSON", "Hi, I'm Sigrun, I have a question.", "Sigrun"),
     ("PERSON", "Our client Ing. Babić got a reply.", "Ing. Babić"),
     ("PERSON", "Dear Counsel: the order is attached.", None),
+    ("PERSON", "Is a photograph of a patient PHI?", None),
     ("PERSON", "Can the patient Privacy notice be shorter?", None),
     ("PERSON", "Hi, I'm new here, is a customer Due Diligence Rule review due?", None),
     # Companies named after a phrase that says so, or where a person or job title is "at" one.
