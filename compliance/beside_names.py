@@ -54,10 +54,11 @@ PHONE_AFTER_SIGNATURE_RE = re.compile(
 NATIONALITY_AFTER_RE = re.compile(r"(?:,|\()\s*(?P<value>[A-Z][a-z]+)(?=\s*[,)])")
 
 
-# "Regional planner at Quality Merchant Services", "lawyer James Rodrigues at Purity Supreme":
-# where a person or a job title is "at" a named place, it is their employer.
+# "Regional planner at Quality Merchant Services", "lawyer James Rodrigues at Purity Supreme",
+# "Jacob Llewelyn of TOKYO KOKI": where a person or a job title is "at" or "of" a named place
+# that is not a town, it is their employer.
 ORGANIZATION_AFTER_RE = re.compile(
-    r",?\s+at\s+(?P<value>(?:The\s+)?[A-Z][\w'’&-]*(?:\.[\w'’&-]+)*"
+    r",?\s+(?:at|of)\s+(?P<value>(?:The\s+)?[A-Z][\w'’&-]*(?:\.[\w'’&-]+)*"
     r"(?:\s+(?:&\s+|of\s+)?[A-Z][\w'’&-]*(?:\.[\w'’&-]+)*){0,5})"
     r"(?=\s*(?:[,.;:!?)\n]|$)|\s+[a-z])"
 )

@@ -753,7 +753,9 @@ _ORGANIZATION_CUES = (
     r"|payroll\s+from|invoices?\s+from|(?:terminated|fired|hired|sued|refused\s+service)\s+by"
     r"|(?:we\s+)?act\s+for|NDA\s+for|custodian\s+of\s+records\s+for|subpoena(?:ed)?\s+to"
     r"|served\s+on|(?:treated|seen|performed|admitted)\s+at|(?:role|position|job)\s+at"
-    r"|the\s+board\s+of|engagement\s+(?:letter|confirmed)\s+for|business"
+    r"|the\s+board\s+of|engagement\s+(?:letter|confirmed)\s+for|business|KYC\s+for"
+    r"|IOLTA\s+account\s+for|payments?\s+(?:of\s+(?-i:[A-Z]{3}\s)?[$€£]?[\d,.]+\s+)?to"
+    r"|(?:bought|buy|purchased?|spent)\b[^.;\n]{0,40}?\s+at"
 )
 
 

@@ -244,6 +244,11 @@ CASES = [
     ("ORGANIZATION", "We met Ana Ruiz at Christmas.", None),
     ("ORGANIZATION", "Jane Roe, a nurse at the Veterans Health Administration, asked.", None),
     ("ORGANIZATION", "Do we report it to Adult Protective Services?", None),
+    ("ORGANIZATION", "Payment of USD 220,000 to Harbor Foods, held.", "Harbor Foods"),
+    ("ORGANIZATION", "She bought gift cards worth $4,800 at Quickmart.", "Quickmart"),
+    ("ORGANIZATION", "Jane Doe, a clerk, of Pelican Widgets, appears.", "Pelican Widgets"),
+    ("ORGANIZATION", "Is a payment of $500 to HHS allowed?", None),
+    ("ORGANIZATION", "Mr. Smith of London called.", None),
     # Places after a cue, whatever the tagger makes of them; countries where someone goes.
     ("LOCATION", "My aunt lives in Kõrveküla now.", "Kõrveküla"),
     ("LOCATION", "We moved here from ΛΕΜΕΣΟΣ last year.", "ΛΕΜΕΣΟΣ"),
