@@ -644,6 +644,15 @@ def person_role_recognizer() -> ValueGroupRecognizer:
                 r"|,\s+(?-i:[A-Z])[a-z]+\s+national\b)",
                 0.9,
             ),
+            # "What's your last name? Halkoaho", "she named him Shane", "my grandmother was
+            # called Astryd Mercado".
+            ValuePattern(
+                "named",
+                r"\b(?:(?:last|first|full|maiden|family|given|sur)\s*name(?:\s+is)?\s*[?:]?"
+                r"|named(?:\s+(?:him|her|them))?|(?:was|is|were)\s+called)[ \t]+"
+                rf"{_NOT_A_NAME}(?P<value>{_FULL_NAME})",
+                0.9,
+            ),
             ValuePattern(
                 "self",
                 rf"(?-i:\b(?:I'm|I\s+am|I,|[Tt]his\s+is|[Mm]y\s+name's))[ \t]+{_NOT_A_NAME}"

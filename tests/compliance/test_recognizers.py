@@ -225,6 +225,9 @@ CASES = [
     ("PERSON", "Our client Ing. Babić got a reply.", "Ing. Babić"),
     ("PERSON", "Dear Counsel: the order is attached.", None),
     ("PERSON", "Is a photograph of a patient PHI?", None),
+    ("PERSON", "She named him Anselm last spring.", "Anselm"),
+    ("PERSON", "My grandmother was called Astrid Moberg.", "Astrid Moberg"),
+    ("PERSON", "The scheme is called Safe Harbor and the rule is called HIPAA.", None),
     ("PERSON", "Can the patient Privacy notice be shorter?", None),
     ("PERSON", "Hi, I'm new here, is a customer Due Diligence Rule review due?", None),
     # Companies named after a phrase that says so, or where a person or job title is "at" one.
