@@ -54,6 +54,25 @@ PHONE_AFTER_SIGNATURE_RE = re.compile(
 NATIONALITY_AFTER_RE = re.compile(r"(?:,|\()\s*(?P<value>[A-Z][a-z]+)(?=\s*[,)])")
 
 
+# "Regional planner at Quality Merchant Services", "lawyer James Rodrigues at Purity Supreme",
+# "Jacob Llewelyn of TOKYO KOKI": where a person or a job title is "at" or "of" a named place
+# that is not a town, it is their employer.
+ORGANIZATION_AFTER_RE = re.compile(
+    r",?\s+(?:at|of)\s+(?P<value>(?:The\s+)?[A-Z][\w'’&-]*(?:\.[\w'’&-]+)*"
+    r"(?:\s+(?:&\s+|of\s+)?[A-Z][\w'’&-]*(?:\.[\w'’&-]+)*){0,5})"
+    r"(?=\s*(?:[,.;:!?)\n]|$)|\s+[a-z])"
+)
+
+
+# A signature's place lines below a name: "Gabriela Prošková\n\nVancouver\nCanada". Each line
+# a few capitalised words, the block ending the text or followed by a blank line.
+PLACE_LINES_BELOW_RE = re.compile(
+    r"[ \t]*\n(?:[ \t]*\n)?(?P<value>(?:[ \t]*[^\W\d_a-z][\w'’∆.-]*(?:[ \t]+\(?[^\W\d_][\w'’∆.()-]*)"
+    r"{0,3}[ \t]*(?:\n|$)){1,3})(?=\s*$|[ \t]*\n)"
+)
+NOT_AN_EMPLOYER = frozenset({"DATE", "TIME", "GPE", "LOC", "EVENT"})
+
+
 def describes_a_person(text: str, end: int) -> bool:
     """Whether the word ending at ``end`` is followed by a noun for a person."""
     return PERSON_NOUN_AFTER_RE.match(text, end) is not None
@@ -116,6 +135,34 @@ def _phones(text: str, tokens, spans: list[Span]) -> list[Span]:
     return phones
 
 
+def _employers(text: str, tokens, spans: list[Span]) -> list[Span]:
+    employers = []
+    for end in _after(spans, {"PERSON", "TITLE"}):
+        match = ORGANIZATION_AFTER_RE.match(text, end)
+        if match is None:
+            continue
+        start, stop = match.span("value")
+        words = tokens.char_span(start, stop, alignment_mode="expand")
+        # A name, not a time or a place in the sentence ("at Christmas", "at Leeds").
+        if (
+            words is not None
+            and any(token.pos_ == "PROPN" for token in words)
+            and not any(token.ent_type_ in NOT_AN_EMPLOYER for token in words)
+        ):
+            employers.append(("ORGANIZATION", start, stop, 0.6))
+    return employers
+
+
+def _places_below(text: str, tokens, spans: list[Span]) -> list[Span]:
+    places = []
+    for end in _after(spans, {"PERSON"}):
+        match = PLACE_LINES_BELOW_RE.match(text, end)
+        if match:
+            start, stop = match.span("value")
+            places.append(("LOCATION", start, start + len(match.group("value").rstrip()), 0.6))
+    return places
+
+
 def _ages(text: str, tokens, spans: list[Span]) -> list[Span]:
     return [
         ("AGE", *match.span("value"), 0.7)
@@ -135,6 +182,8 @@ def _nationalities(text: str, tokens, spans: list[Span]) -> list[Span]:
 
 FINDERS: list[tuple[str, Callable[[str, object, list[Span]], list[Span]]]] = [
     ("TITLE", _titles),
+    ("ORGANIZATION", _employers),
+    ("LOCATION", _places_below),
     ("PHONE_NUMBER", _phones),
     ("AGE", _ages),
     ("NRP", _nationalities),

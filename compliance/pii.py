@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 from presidio_analyzer import RecognizerResult
 
+from compliance.address_extent import address_extent
 from compliance.beside_names import NATIONALITY_ADJECTIVES, describes_a_person, details_beside_names
 from compliance.citations import CITATION_RE, rule_name_spans
 from compliance.pseudonyms import PLACEHOLDER_RE, PseudonymVault
-from compliance.recognizers import own_recognizers, presidio_recognizers
+from compliance.recognizers import PATTERN_NAME_KEY, own_recognizers, presidio_recognizers
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +173,12 @@ NER_ENTITY_TYPES = frozenset({"PERSON", "LOCATION", "ORGANIZATION"})
 # acronyms (HHS, FinCEN, PHI), and names with an institutional or legal word stay.
 INSTITUTIONAL_WORDS = re.compile(
     r"\b(?:act|acts|rule|rules|code|regulations?|directive|law|laws|department|office|agency|"
-    r"commission|authority|bureau|ministry|council|court|unit|services?|board|bar|association|"
+    r"commission|authority|administration|bureau|ministry|council|court|unit|board|bar|association|"
+    # Services of a government ("Internal Revenue Service", "Adult Protective Services"); a
+    # company's "Services" ("Star Merchant Services") is its trade.
+    r"(?:revenue|postal|secret|civil|protective|social|human|health|public|legal|emergency|"
+    r"foreign|intelligence|immigration|customs|citizenship|marshals?|park|wildlife)\s+services?|"
+    r"^(?:the\s+)?services?$|"
     r"union|parliament|government|report|officer|security|protection|information|treasury|"
     r"federal|national|state|european|financial|privacy|standard|program|programme|opinion|"
     r"guidance|framework)\b",
@@ -193,7 +199,8 @@ def _looks_like_a_name(text: str, artifacts, result) -> bool:
     # contain no common function words ("call me when you're here").
     if any(character.isdigit() for character in text[result.start : result.end]):
         return False
-    if _recognizer(result) == "PersonCueRecognizer":
+    # A cue says name or place where the tagger may not ("lives in Liivaküla" is a noun to it).
+    if _recognizer(result) in {"PersonCueRecognizer", "PlaceCueRecognizer"}:
         span = artifacts.tokens.char_span(result.start, result.end, alignment_mode="expand")
         return span is not None and not any(token.is_stop for token in span)
     return _has_proper_noun(artifacts, result)
@@ -302,6 +309,8 @@ def detect_many(
                 text=text, language=LANGUAGE, entities=list(searched), nlp_artifacts=artifacts
             )
             entities = _select(text, results, artifacts, searched)
+            if "STREET_ADDRESS" in searched:
+                entities = _merge_overlaps(entities + _whole_addresses(text, entities))
             if "PERSON" in searched and CAPITALS_RUN_RE.search(text):
                 entities = _merge_overlaps(entities + _names_in_capitals(engine, text, searched))
             entities = _merge_overlaps(
@@ -366,6 +375,12 @@ def _select(text: str, results, artifacts, thresholds: dict[str, float]) -> list
         by_legal_form = _recognizer(result) == "OrganizationSuffixRecognizer"
         if result.entity_type == "ORGANIZATION" and not by_legal_form and _is_institution(value):
             continue
+        # "the patient Privacy notice": a word after a role is a name only if it is no
+        # institution's.
+        if _recognizer(result) == "PersonRoleRecognizer" and (
+            INSTITUTIONAL_WORDS.search(value) or value.strip().lower() in NON_IDENTIFYING_PLACES
+        ):
+            continue
         if (
             result.entity_type in NER_ENTITY_TYPES
             and not by_legal_form
@@ -373,6 +388,9 @@ def _select(text: str, results, artifacts, thresholds: dict[str, float]) -> list
         ):
             continue
         end = result.end
+        if result.entity_type in NER_ENTITY_TYPES and "\n" in value.strip():
+            # A name stays on its line: the tagger runs "Yurina Okamoto\nAddress" together.
+            end = result.start + value.index("\n", len(value) - len(value.lstrip()))
         if result.entity_type in {"URL", "EMAIL_ADDRESS"}:
             # The sentence's full stop is not part of the address.
             while end > result.start and text[end - 1] in ".,;:!?)":
@@ -382,11 +400,22 @@ def _select(text: str, results, artifacts, thresholds: dict[str, float]) -> list
     return _merge_overlaps(candidates)
 
 
+def _whole_addresses(text: str, entities: list[Entity]) -> list[Entity]:
+    return [
+        Entity("STREET_ADDRESS", *address_extent(text, e.start, e.end), e.score)
+        for e in entities
+        if e.entity_type == "STREET_ADDRESS"
+    ]
+
+
 def _beside_names(text: str, artifacts, entities: list[Entity], thresholds) -> list[Entity]:
     spans = [(e.entity_type, e.start, e.end, e.score) for e in entities]
     return [
         Entity(*span)
         for span in details_beside_names(text, artifacts.tokens, spans, set(thresholds))
+        # "a nurse at the Veterans Health Administration": an institution, not an employer
+        # that identifies anyone.
+        if not (span[0] == "ORGANIZATION" and _is_institution(text[span[1] : span[2]]))
     ]
 
 
@@ -394,9 +423,37 @@ def _recognizer(result) -> str | None:
     return (result.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_NAME_KEY)
 
 
+# Countries among the jurisdictions that a place cue can name as where someone lives or goes:
+# the European ones and the service's own countries ("recent travel to United States").
+RESIDENCE_COUNTRIES = COUNTRY_NAMES | frozenset(
+    name.lower()
+    for name in (
+        "the United States",
+        "United States",
+        "the United Kingdom",
+        "United Kingdom",
+        "the United Arab Emirates",
+        "United Arab Emirates",
+        "USA",
+        "America",
+        "Britain",
+        "Great Britain",
+        "England",
+        "Scotland",
+        "Wales",
+        "Northern Ireland",
+    )
+)
+
+
 def _residence(result, value: str) -> bool:
     """A country named as where someone lives or travels (a place cue), not as a jurisdiction."""
-    return _recognizer(result) == "PlaceCueRecognizer" and value.strip().lower() in COUNTRY_NAMES
+    return (
+        _recognizer(result) == "PlaceCueRecognizer"
+        # "a patient from Germany" may be the question's jurisdiction.
+        and (result.recognition_metadata or {}).get(PATTERN_NAME_KEY) != "comes_from"
+        and value.strip().lower() in RESIDENCE_COUNTRIES
+    )
 
 
 def _merge_overlaps(candidates: list[Entity]) -> list[Entity]:

@@ -189,6 +189,122 @@ CASES = [
     ("NRP", "The affiliation rules changed in 2024.", None),
     # A law's name ends at the sentence: "Portugal." is not part of "The CDD Rule".
     ("LOCATION", "Her passport issued by Portugal. The CDD Rule applies.", "Portugal"),
+    (
+        "STREET_ADDRESS",
+        "Ship it to PSC 4410, Box 2231\nAPO AE 09123 by Friday.",
+        "PSC 4410, Box 2231\nAPO AE 09123",
+    ),
+    (
+        "STREET_ADDRESS",
+        "His unit mail goes to USNS Comfort\nFPO AA 34090.",
+        "USNS Comfort\nFPO AA 34090",
+    ),
+    ("STREET_ADDRESS", "The APO rules changed for 2024 AE shipments.", None),
+    (
+        "STREET_ADDRESS",
+        "Refunds go to P.O. Box 5521, Tulsa, OK 74101.",
+        "P.O. Box 5521, Tulsa, OK 74101",
+    ),
+    ("STREET_ADDRESS", "The PO approved 12 boxes.", None),
+    (
+        "STREET_ADDRESS",
+        "They met at the corner of Calle Mayor 14 and Elm Terrace yesterday.",
+        "the corner of Calle Mayor 14 and Elm Terrace",
+    ),
+    ("STREET_ADDRESS", "A corner of the form and 3 boxes were blank.", None),
+    ("STREET_ADDRESS", "The office is on Hold utca 12. in Budapest.", "Hold utca 12"),
+    ("STREET_ADDRESS", "She rents a flat on R Augusta 140 in Lisbon.", "R Augusta 140"),
+    ("STREET_ADDRESS", "Greek branch: Λ. Κηφισίας 44, Athens.", "Λ. Κηφισίας 44"),
+    ("STREET_ADDRESS", "See Rule 26 and Article 30 of the Regulation.", None),
+    # Names after a role, a greeting or a closing, or introducing oneself.
+    ("PERSON", "Summons served on defendant Oskari Wirkkala at home.", "Oskari Wirkkala"),
+    ("PERSON", "Referral - Patient: Thiago R Albuquerque | MRN: 4455667", "Thiago R Albuquerque"),
+    ("PERSON", "Dear Ingrid, the hearing moved.", "Ingrid"),
+    ("PERSON", "Please sign by Friday. Best, Rasmus Kjeldsen, Surveyor", "Rasmus Kjeldsen"),
+    ("PERSON", "Hi, I'm Sigrun, I have a question.", "Sigrun"),
+    ("PERSON", "Our client Ing. Babić got a reply.", "Ing. Babić"),
+    ("PERSON", "Dear Counsel: the order is attached.", None),
+    ("PERSON", "Is a photograph of a patient PHI?", None),
+    ("PERSON", "She named him Anselm last spring.", "Anselm"),
+    ("PERSON", "My grandmother was called Astrid Moberg.", "Astrid Moberg"),
+    ("PERSON", "The scheme is called Safe Harbor and the rule is called HIPAA.", None),
+    ("PERSON", "Can the patient Privacy notice be shorter?", None),
+    ("PERSON", "Hi, I'm new here, is a customer Due Diligence Rule review due?", None),
+    # Companies named after a phrase that says so, or where a person or job title is "at" one.
+    (
+        "ORGANIZATION",
+        "Explained by payroll from The Rusty Anchor Tavern; stub seen.",
+        "The Rusty Anchor Tavern",
+    ),
+    ("ORGANIZATION", "Subpoena served on Kowalczyk's seeks all records.", "Kowalczyk's"),
+    ("ORGANIZATION", "He works for the Internal Revenue Service in Ohio.", None),
+    ("ORGANIZATION", "Is a business associate bound by the Security Rule?", None),
+    (
+        "ORGANIZATION",
+        "Ana Ruiz, a planner at Bright Meadow Services, called.",
+        "Bright Meadow Services",
+    ),
+    ("ORGANIZATION", "We met Ana Ruiz at Christmas.", None),
+    ("ORGANIZATION", "Jane Roe, a nurse at the Veterans Health Administration, asked.", None),
+    ("ORGANIZATION", "Do we report it to Adult Protective Services?", None),
+    ("ORGANIZATION", "Payment of USD 220,000 to Harbor Foods, held.", "Harbor Foods"),
+    ("ORGANIZATION", "She bought gift cards worth $4,800 at Quickmart.", "Quickmart"),
+    ("ORGANIZATION", "Jane Doe, a clerk, of Pelican Widgets, appears.", "Pelican Widgets"),
+    ("ORGANIZATION", "Is a payment of $500 to HHS allowed?", None),
+    ("ORGANIZATION", "Mr. Smith of London called.", None),
+    # Places after a cue, whatever the tagger makes of them; countries where someone goes.
+    ("LOCATION", "My aunt lives in Kõrveküla now.", "Kõrveküla"),
+    ("LOCATION", "We moved here from ΛΕΜΕΣΟΣ last year.", "ΛΕΜΕΣΟΣ"),
+    ("LOCATION", "Recent travel to United States; isolation ordered.", "United States"),
+    ("LOCATION", "Pt is temporarily abroad in France until May.", "France"),
+    ("LOCATION", "Does GDPR apply to a clinic based in Germany?", None),
+    ("LOCATION", "Does HIPAA apply in the United States to a clinic?", None),
+    ("PERSON", "Mr. Reid flew to Oslo on Monday.", "Mr. Reid"),
+    # A signature's place lines below a name.
+    ("LOCATION", "Kind regards,\nGabriela Novak\n\nTrondheim\nNorway", "Trondheim\nNorway"),
+    ("LOCATION", "Jane Roe\n\nThanks for your help with this.", None),
+    ("US_DRIVER_LICENSE", "Bring your driver's license (77120493) to the visit.", "77120493"),
+    ("US_DRIVER_LICENSE", "Bring your driver's license (and a bill) to the visit.", None),
+    ("ACCOUNT_NUMBER", "Then an ACH of $9,900 to AC-55102938 was flagged.", "AC-55102938"),
+    ("ACCOUNT_NUMBER", "She holds accounts 1200-3344-5566 and 7788-9900-1122.", "7788-9900-1122"),
+    ("ACCOUNT_NUMBER", "Subscriber Jane Roe, group 55102938, card on file.", "55102938"),
+    ("ACCOUNT_NUMBER", "Deposits of $9,500 to 10 accounts in 2023.", None),
+    ("ACCOUNT_NUMBER", "A group 2 plan covers 40 members.", None),
+    ("VEHICLE_ID", "Sold a car, plate KLE-MN-412, last month.", "KLE-MN-412"),
+    ("CASE_NUMBER", "The court set the hearing in 16-4930 for Friday.", "16-4930"),
+    ("CASE_NUMBER", "The 2021-22 budget was approved in 2021.", None),
+    ("CASE_NUMBER", "Revenue grew in 16-4930 units sold.", None),
+    # A name right before what is recorded about a person.
+    ("PERSON", "Match: Velimir K. Horvat, DOB 9/14/1935, flagged.", "Velimir K. Horvat"),
+    ("PERSON", "We must keep records of Ingrid Solberg's transfers.", "Ingrid Solberg"),
+    ("PERSON", "Transfer request: Erzsok Sinko, 48 y/o, from the ICU.", "Erzsok Sinko"),
+    ("PERSON", "Does New York's law apply to the clinic?", None),
+    ("PERSON", "Is the European Commission's guidance binding?", None),
+    ("PERSON", "Referring Dylan Murray (50M, MRN 12345) to cardiology.", "Dylan Murray"),
+    ("STREET_ADDRESS", "The pharmacy is on Kask 14 in Tartu.", "Kask 14"),
+    ("STREET_ADDRESS", "The update is on Windows 10 and the hearing is on March 5.", None),
+    ("STREET_ADDRESS", "Her office is on Level 3 of the tower.", None),
+    ("STREET_ADDRESS", "We lived at 56 rue La Boétie for years.", "56 rue La Boétie"),
+    ("STREET_ADDRESS", "Keep 5 Calls per day and 3 Rules.", None),
+    ("STREET_ADDRESS", "Residing at 1090 43rd Avenue, Whitehorse.", "1090 43rd Avenue, Whitehorse"),
+    (
+        "STREET_ADDRESS",
+        "Pickup at 33494 42 Gladstonos, Suite 961, Geri 04036 for the patient.",
+        "33494 42 Gladstonos, Suite 961, Geri 04036",
+    ),
+    # Where a person or an address is from; a bank's branch; a town before its postal code.
+    ("LOCATION", "Skip trace shows a new address in WODONGA, VIC.", "WODONGA, VIC"),
+    (
+        "LOCATION",
+        "A patient from Paso de Carrasco, Canelones called.",
+        "Paso de Carrasco, Canelones",
+    ),
+    ("LOCATION", "Does the GDPR apply to a patient from Germany?", None),
+    ("LOCATION", "Cash deposits at the TROMSØ branch were split.", "TROMSØ"),
+    ("LOCATION", "Is the Main branch open on Sundays?", None),
+    ("LOCATION", "The pharmacy in Drachten zip 9203 AP called.", "Drachten"),
+    ("PERSON", "Jana Horvat\nAddress: 12 Main Street", "Jana Horvat"),
+    ("DATE", "Hi, my DOB is 5/1/1962 and I need help.", "5/1/1962"),
 ]
 
 
@@ -212,3 +328,78 @@ def test_vin_check_digit():
     assert not _vin_is_valid("1HGCM82633A004353")
     assert not _vin_is_valid("1HGCM82633A00435")  # 16 characters
     assert not _vin_is_valid("1HGCM82633A00435I")  # I is never used
+
+
+# The whole address around a street line, and not a word of the sentence after it.
+EXTENTS = [
+    (
+        "Power of attorney: I appoint my son, of 4410 12 Oak Avenue Apt. 3 Suite 9, Fresno, "
+        "United States 93650, as my attorney.",
+        "4410 12 Oak Avenue Apt. 3 Suite 9, Fresno, United States 93650",
+    ),
+    (
+        "Client: Jane Roe, 77 Kossuth utca 9.\n Suite 12\n Szeged\n Hungary 6720. Matter: lease",
+        "77 Kossuth utca 9.\n Suite 12\n Szeged\n Hungary 6720",
+    ),
+    (
+        "Letterhead: Acme Ltd., 12 Bahnhofstrasse 4 Suite 5 Uster Switzerland, Tel. 044 123 45 67",
+        "12 Bahnhofstrasse 4 Suite 5 Uster Switzerland",
+    ),
+    (
+        "The patient lives at 9 Via Roma 3, Pisa 56100, with spouse and two children.",
+        "9 Via Roma 3, Pisa 56100",
+    ),
+    (
+        "He moved out of 5 Calle Luna 7 Apt. 2, MADRID 28001 on 2 May 2019.",
+        "5 Calle Luna 7 Apt. 2, MADRID 28001",
+    ),
+    (
+        "Please update the address for Jane Roe: 40 Oak Road, Leeds 40211. New phone 0113 496 0000.",
+        "40 Oak Road, Leeds 40211",
+    ),
+    (
+        "Her home address (8 Rue Haute 12, Namur) is posted on a blog - can we stop it?",
+        "8 Rue Haute 12, Namur",
+    ),
+    (
+        "The will leaves her house at 12 Rue Haute, Namur 5000 to her niece.",
+        "12 Rue Haute, Namur 5000",
+    ),
+    (
+        "Acme registered at 9 Via Roma 3, Pisa 56100 (virtual office) with 40 other firms.",
+        "9 Via Roma 3, Pisa 56100",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "address"), EXTENTS)
+def test_address_extent(text, address):
+    found = [text[e.start : e.end] for e in pii.detect(text) if e.entity_type == "STREET_ADDRESS"]
+    assert found == [address]
+
+
+def test_a_title_takes_no_lowercase_word_after_the_name():
+    text = "Mr. Reid flew to Oslo on Monday."
+    assert "Mr. Reid flew" not in {text[e.start : e.end] for e in pii.detect(text)}
+
+
+def test_a_verb_opening_the_sentence_is_no_part_of_a_name():
+    text = "Referring Dylan Murray (50M, MRN 12345) to cardiology."
+    names = {text[e.start : e.end] for e in pii.detect(text) if e.entity_type == "PERSON"}
+    assert names == {"Dylan Murray"}
+
+
+def test_a_name_stays_on_its_line():
+    text = "Jana Horvat\nAddress: 12 Main Street"
+    assert "Jana Horvat\nAddress" not in {text[e.start : e.end] for e in pii.detect(text)}
+
+
+def test_a_date_of_birth_leaves_the_verb_out():
+    text = "Hi, my DOB is 5/1/1962 and I need help."
+    dates = {text[e.start : e.end] for e in pii.detect(text) if e.entity_type == "DATE"}
+    assert dates == {"5/1/1962"}
+
+
+def test_a_date_after_a_cue_is_no_address():
+    text = "She was cleared for return to work on 2010-02-13 with no restrictions."
+    assert not any(e.entity_type == "STREET_ADDRESS" for e in pii.detect(text))
