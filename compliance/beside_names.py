@@ -8,7 +8,7 @@ it is. Each finder reads the text that follows a span already found and returns 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from compliance.citations import rule_name_spans
 
@@ -95,22 +95,27 @@ def _after(spans: list[Span], types: set[str]) -> list[int]:
     return [end for entity_type, _, end, _ in spans if entity_type in types]
 
 
-def _titles(text: str, tokens, spans: list[Span]) -> list[Span]:
-    titles = []
-    rule_names = rule_name_spans(text)
-    for end in _after(spans, {"PERSON"}):
-        match = TITLE_AFTER_NAME_RE.match(text, end)
+def _words_after(
+    text: str, tokens, spans: list[Span], types: set[str], pattern: re.Pattern
+) -> Iterator[tuple[int, int, object]]:
+    """Each ``value`` that ``pattern`` finds right after a span of ``types``, with its tokens."""
+    for end in _after(spans, types):
+        match = pattern.match(text, end)
         if match is None:
             continue
         start, stop = match.span("value")
         words = tokens.char_span(start, stop, alignment_mode="expand")
-        if (
-            words is not None
-            and _is_noun_phrase(words)
-            and not any(start < b and a < stop for a, b in rule_names)
-        ):
-            titles.append(("TITLE", start, stop, 0.6))
-    return titles
+        if words is not None:
+            yield start, stop, words
+
+
+def _titles(text: str, tokens, spans: list[Span]) -> list[Span]:
+    rule_names = rule_name_spans(text)
+    return [
+        ("TITLE", start, stop, 0.6)
+        for start, stop, words in _words_after(text, tokens, spans, {"PERSON"}, TITLE_AFTER_NAME_RE)
+        if _is_noun_phrase(words) and not any(start < b and a < stop for a, b in rule_names)
+    ]
 
 
 def _is_noun_phrase(words) -> bool:
@@ -136,21 +141,14 @@ def _phones(text: str, tokens, spans: list[Span]) -> list[Span]:
 
 
 def _employers(text: str, tokens, spans: list[Span]) -> list[Span]:
-    employers = []
-    for end in _after(spans, {"PERSON", "TITLE"}):
-        match = ORGANIZATION_AFTER_RE.match(text, end)
-        if match is None:
-            continue
-        start, stop = match.span("value")
-        words = tokens.char_span(start, stop, alignment_mode="expand")
+    found = _words_after(text, tokens, spans, {"PERSON", "TITLE"}, ORGANIZATION_AFTER_RE)
+    return [
+        ("ORGANIZATION", start, stop, 0.6)
+        for start, stop, words in found
         # A name, not a time or a place in the sentence ("at Christmas", "at Leeds").
-        if (
-            words is not None
-            and any(token.pos_ == "PROPN" for token in words)
-            and not any(token.ent_type_ in NOT_AN_EMPLOYER for token in words)
-        ):
-            employers.append(("ORGANIZATION", start, stop, 0.6))
-    return employers
+        if any(token.pos_ == "PROPN" for token in words)
+        and not any(token.ent_type_ in NOT_AN_EMPLOYER for token in words)
+    ]
 
 
 def _places_below(text: str, tokens, spans: list[Span]) -> list[Span]:

@@ -103,6 +103,28 @@ COUNTRY_NAMES = frozenset(
     )
 )
 
+# The countries this service covers, by name: jurisdictions in a question, and where someone
+# lives or travels after a place cue ("recent travel to United States").
+SERVICE_COUNTRY_NAMES = frozenset(
+    name.lower()
+    for name in (
+        "the United States",
+        "United States",
+        "USA",
+        "America",
+        "the United Kingdom",
+        "United Kingdom",
+        "Britain",
+        "Great Britain",
+        "England",
+        "Scotland",
+        "Wales",
+        "Northern Ireland",
+        "the United Arab Emirates",
+        "United Arab Emirates",
+    )
+)
+
 # Places that name a jurisdiction or a whole country or state are the context of a regulatory
 # question, not an identifier (HIPAA's Safe Harbor list keeps states; GDPR concerns persons).
 NON_IDENTIFYING_PLACES = frozenset(
@@ -129,34 +151,21 @@ NON_IDENTIFYING_PLACES = frozenset(
         "Puerto Rico",
         "District of Columbia",
         "the District of Columbia",
-        # Countries and unions this service covers
+        # Countries and unions this service covers (their full names: SERVICE_COUNTRY_NAMES)
         "US",
         "U.S.",
-        "USA",
-        "the United States",
-        "United States",
-        "America",
         "EU",
         "the European Union",
         "European Union",
         "Europe",
         "EEA",
         "UK",
-        "the United Kingdom",
-        "United Kingdom",
-        "Britain",
-        "Great Britain",
-        "England",
-        "Scotland",
-        "Wales",
-        "Northern Ireland",
         "Abu Dhabi",
         "ADGM",
         "UAE",
-        "the United Arab Emirates",
-        "United Arab Emirates",
         "Dubai",
     ]
+    + list(SERVICE_COUNTRY_NAMES)
     + list(COUNTRY_NAMES)
     # Adjectives of the same places: "German law" is not anyone's nationality.
     + list(NATIONALITY_ADJECTIVES)
@@ -424,26 +433,8 @@ def _recognizer(result) -> str | None:
 
 
 # Countries among the jurisdictions that a place cue can name as where someone lives or goes:
-# the European ones and the service's own countries ("recent travel to United States").
-RESIDENCE_COUNTRIES = COUNTRY_NAMES | frozenset(
-    name.lower()
-    for name in (
-        "the United States",
-        "United States",
-        "the United Kingdom",
-        "United Kingdom",
-        "the United Arab Emirates",
-        "United Arab Emirates",
-        "USA",
-        "America",
-        "Britain",
-        "Great Britain",
-        "England",
-        "Scotland",
-        "Wales",
-        "Northern Ireland",
-    )
-)
+# the European ones and the service's own.
+RESIDENCE_COUNTRIES = COUNTRY_NAMES | SERVICE_COUNTRY_NAMES
 
 
 def _residence(result, value: str) -> bool:
