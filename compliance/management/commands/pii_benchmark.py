@@ -58,10 +58,10 @@ class Command(BaseCommand):
         if len(parts) > 1:
             self._report("all parts", count, totals)
             self.stdout.write("parts (precision / recall, plain Presidio then ours):")
-            for name, count, scores in rows:
+            for name, part_count, scores in rows:
                 plain_score, ours = scores["plain Presidio"], scores["ours"]
                 self.stdout.write(
-                    f"  {name:<34}{count:>6}  {plain_score.precision:.3f} / {plain_score.recall:.3f}"
+                    f"  {name:<34}{part_count:>6}  {plain_score.precision:.3f} / {plain_score.recall:.3f}"
                     f"   {ours.precision:.3f} / {ours.recall:.3f}"
                 )
         plain_rate = count / seconds["plain Presidio"]
