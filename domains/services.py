@@ -179,11 +179,7 @@ def domain_sync(
         domain.answer_examples = definition.answer_examples
         domain.model_backends = definition.models
         domain.retrieval = definition.retrieval
-        tuned = domain.embedding_profiles.filter(
-            active=True, base_model=definition.embedding_model
-        ).last()
-        # A fine-tuned version of the definition's model stays in use (embeddings_finetune).
-        domain.embedding_model = tuned.model if tuned else definition.embedding_model
+        domain.embedding_model = embedding_model_in_use(domain, definition.embedding_model)
         domain.definition_sha256 = definition.sha256
         domain.is_active = True
         domain.save()
@@ -205,6 +201,13 @@ def domain_sync(
         )
     result = corpus_ingest(domain=domain, drafts=drafts, actor=actor, progress=progress)
     return domain, result
+
+
+def embedding_model_in_use(domain: Domain, named: str) -> str:
+    """The model a domain whose definition names ``named`` embeds with: a fine-tuned version
+    of it stays in use (``embeddings_finetune``) until the definition names another."""
+    tuned = domain.embedding_profiles.filter(active=True, base_model=named).last()
+    return tuned.model if tuned else named
 
 
 def domains_sync(

@@ -1,7 +1,9 @@
 """The benchmark's full-text domain: the HIPAA regulations (45 CFR Parts 160, 162, 164, tagged
 US) and the GDPR (tagged EU) from the shared data, ingested into an inactive domain that stands
 in for the healthcare domain: its prompt, examples, models, retrieval settings and, through
-``PolicySet.with_stand_in``, its policy terms. Never offered to users."""
+``PolicySet.with_stand_in``, its policy terms. Never offered to users. Its embedding model may
+be fine-tuned on training questions (``embeddings_finetune --domain hipaa-gdpr``), as a
+hospital ingesting these texts would do."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from django.core.management.base import CommandError
 
 from domains.ingestion import IngestionError, PassageDraft, parse_file
 from domains.models import Domain
-from domains.services import corpus_ingest
+from domains.services import corpus_ingest, embedding_model_in_use
 
 SLUG = "hipaa-gdpr"
 LIKE = "healthcare"
@@ -36,7 +38,8 @@ def fulltext_domain(shared_data: Path | None, *, progress: bool) -> Domain:
     )
     for field in ("system_prompt", "answer_examples", "model_backends", "retrieval", "roles"):
         setattr(domain, field, getattr(like, field))
-    domain.embedding_model = like.embedding_model
+    # A version of that model fine-tuned on this domain's training questions stays in use.
+    domain.embedding_model = embedding_model_in_use(domain, like.embedding_model)
     domain.jurisdictions = JURISDICTIONS
     domain.is_active = False
     domain.save()

@@ -10,8 +10,9 @@ from tqdm import tqdm
 from compliance.models import AuditEvent
 from compliance.services import audit_event_record
 from domains.embeddings import EmbeddingModelMissing, model_path
-from domains.evaluation import QuestionsError, read_judged
+from domains.evaluation import QuestionsError
 from domains.finetune import FinetuneError, examples_for, train
+from domains.judging import read_training_questions
 from domains.management.commands._domains import domain_or_error
 from domains.models import EmbeddingProfile
 from domains.services import corpus_reembed
@@ -21,12 +22,19 @@ class Command(BaseCommand):
     help = (
         "Fine-tune a domain's embedding model on its (question, passage) pairs, save it as the "
         "domain's next embedding profile version and re-embed the corpus with it. Questions: "
-        '{"id", "text", "relevant": [passage ids or relevance keys]} per line.'
+        '{"id", "text", "relevant": [passage ids or relevance keys]} per line, or answer_benchmark '
+        "questions, whose relevant passages are those with the cited label that state the facts."
     )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--domain", required=True)
-        parser.add_argument("--questions", required=True, type=Path)
+        parser.add_argument(
+            "--questions",
+            required=True,
+            type=Path,
+            nargs="+",
+            help="files of questions judged by passage or, as answer_benchmark's, by citation",
+        )
         parser.add_argument(
             "--base",
             help="model to start from (default: the model the domain's profiles start from)",
@@ -48,7 +56,11 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         domain = domain_or_error(options["domain"])
         try:
-            questions = read_judged(options["questions"])
+            questions = [
+                question
+                for path in options["questions"]
+                for question in read_training_questions(domain, path)
+            ]
         except QuestionsError as exc:
             raise CommandError(str(exc)) from None
         if options["epochs"] < 1 or options["batch_size"] < 2:
@@ -101,7 +113,7 @@ class Command(BaseCommand):
             )
         except FinetuneError as exc:
             raise CommandError(str(exc)) from None
-        record["questions_file"] = options["questions"].name
+        record["questions_file"] = ", ".join(path.name for path in options["questions"])
         with transaction.atomic():
             domain.embedding_profiles.update(active=False)
             EmbeddingProfile.objects.create(
