@@ -1,7 +1,7 @@
-"""What a domain's corpus mentions (its words, abbreviations, cited rules), for telling a
-question about a law the sources never name from one they answer. Built from the passages
-once per index revision and kept in memory: for the full HIPAA and GDPR texts it takes about
-a quarter of a second."""
+"""What a domain's corpus mentions (its words, also in order, its abbreviations and cited
+rules), for telling a question about a law the sources never name from one they answer. Built
+from the passages once per index revision and kept in memory: for the full HIPAA and GDPR texts
+it takes about half a second."""
 
 from __future__ import annotations
 

@@ -10,17 +10,27 @@ Only names a question gives as the law it asks about count: an acronym after "un
 information blocking rule"), and rule references. An acronym anywhere else ("our EHR", "the
 ICU") says nothing about the law asked about. An acronym counts as mentioned when the corpus
 writes it or spells it out ("POCA" for "Proceeds of Crime Act"); a reference, when the corpus
-cites the same rule or a part of it. Everything here reads the redacted question."""
+cites the same rule or a part of it.
+
+A law's name spelled out ("the Corporate Transparency Act") counts as mentioned when the corpus
+writes its initials or uses its distinctive words together, in any order and form: the HIPAA
+text never says "Breach Notification Rule" but writes "notification in the case of breach".
+Two-word names ("the Security Rule") are not looked up, since the regulation's text rarely
+uses its own common name. A place given as a law-maker ("Texas law", "the Florida medical
+board") counts when the corpus names it; the countries the service covers always do, since
+their sources are its law. Everything here reads the redacted question."""
 
 from __future__ import annotations
 
 import itertools
 import re
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from assistant.grounding.claims import references
 from compliance.citations import CITATION_RE
+from compliance.pii import SERVICE_COUNTRY_NAMES
 
 # A token that reads as an abbreviation: two capitals or more ("CIRCIA", "MLRs", "EU-US"), or
 # a capitalised word with a digit ("NIS2").
@@ -39,6 +49,29 @@ _NAMED_AS_LAW = [
 ]
 # A CFR or U.S. Code title: "42 CFR Part 2" names title 42 even where "Part 2" is common.
 _CODE_TITLE_RE = re.compile(r"\b\d+\s+(?:CFR|C\.F\.R\.|U\.S\.C\.|USC)\b")
+# A law, a rule book or a body spelled out: capitalised words ending in what kind it is.
+_SPELLED_NAME_RE = re.compile(
+    r"\b(?P<name>(?:[A-Z][\w'’-]*\s+(?:(?:of|for|and|on|the)\s+)*){1,7}"
+    r"(?:Act|Rule|Regulation|Code|Directive|Decree|Law|Board|Commission|Framework|Shield)s?)\b"
+)
+# A place named as the maker of a law: "Texas law", "the Florida medical board".
+_LAW_MAKER_RE = re.compile(
+    r"\b(?P<place>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)(?:['’]s)?\s+"
+    r"(?:(?:state|federal|breach|privacy|data\s+protection)\s+)?"
+    r"(?:laws?|legislator|legislature|statutes?|medical\s+board|health\s+department"
+    r"|attorney\s+general)\b"
+)
+# Capitalised only because a sentence starts with them.
+_STARTERS = frozenset(
+    "under according does do is are can could may must should what which when how whose "
+    "our the a an in for besides after if".split()
+)
+# Words that place the question in a country the service covers: its sources are that law.
+_SERVICE_PLACE_WORDS = frozenset(
+    word for name in SERVICE_COUNTRY_NAMES for word in name.split() if word != "the"
+) | frozenset("english british american scottish welsh emirati federal state".split())
+# How near a name's distinctive words must be to one another in a passage to count as it.
+_NAME_WINDOW = 12
 _SPELLED_OUT_RE = re.compile(r"[A-Z][a-z]+(?:(?:\s+(?:of|and|for|the|on|in))*,?\s+[A-Z][a-z]+)+")
 _SMALL_WORDS = frozenset({"of", "and", "for", "the", "on", "in"})
 
@@ -47,12 +80,13 @@ _SMALL_WORDS = frozenset({"of", "and", "for", "the", "on", "in"})
 class CorpusNames:
     """What a corpus mentions, in lower case: its words, its abbreviations (written, or made
     from the initials of names it spells out), the rules it cites (without their paragraph
-    parts) and the CFR and U.S. Code titles it cites."""
+    parts), the CFR and U.S. Code titles it cites, and each text's words in order."""
 
     words: frozenset[str]
     abbreviations: frozenset[str]
     rules: frozenset[str]
     code_titles: frozenset[str]
+    texts: tuple[tuple[str, ...], ...] = ()
 
 
 def corpus_names(texts: Iterable[str]) -> CorpusNames:
@@ -60,13 +94,19 @@ def corpus_names(texts: Iterable[str]) -> CorpusNames:
     abbreviations: set[str] = set()
     rules: set[str] = set()
     titles: set[str] = set()
+    in_order: list[tuple[str, ...]] = []
     for text in texts:
+        in_order.append(tuple(sys.intern(word) for word in _words(text)))
         words.update(word.lower() for word in re.findall(r"[A-Za-z][A-Za-z\d]*", text))
         abbreviations.update(_initials(text))
         rules.update(_rule(reference) for reference in references(text))
         titles.update(_title(title) for title in _CODE_TITLE_RE.findall(text))
     return CorpusNames(
-        frozenset(words), frozenset(abbreviations), frozenset(rules), frozenset(titles)
+        frozenset(words),
+        frozenset(abbreviations),
+        frozenset(rules),
+        frozenset(titles),
+        tuple(in_order),
     )
 
 
@@ -84,7 +124,84 @@ def missing_names(question: str, corpus: CorpusNames) -> list[str]:
         for match in _references_in(question)
         if not _rule_cited(_rule(references(match.group(0))[0]), corpus.rules)
     ]
+    # A spelled-out name holding an abbreviation already missing is said by that abbreviation.
+    missing += [
+        name
+        for written, name in _spelled_names(question)
+        if not set(written) & set(missing) and not _spelled_name_mentioned(name, corpus)
+    ]
+    missing += [place for place in _law_makers(question) if not _place_mentioned(place, corpus)]
     return list(dict.fromkeys(missing))
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z][a-z\d]*", text.lower())
+
+
+def _spelled_names(question: str) -> list[tuple[list[str], str]]:
+    """The names of laws, rule books and bodies the question spells out, each as written and
+    as looked up: without the words that only start its sentence and the abbreviations before
+    them ("HIPAA Breach Notification Rule" is looked up as "Breach Notification Rule"; "HIPAA"
+    is looked up on its own)."""
+    names = []
+    for match in _SPELLED_NAME_RE.finditer(question):
+        written = [re.sub(r"['’]s$", "", word) for word in match.group("name").split()]
+        names.append((written, " ".join(_without_starters(written, abbreviations=True))))
+    return names
+
+
+def _spelled_name_mentioned(name: str, corpus: CorpusNames) -> bool:
+    words = _words(name)
+    distinctive = [w for w in dict.fromkeys(words[:-1]) if w not in _SMALL_WORDS]
+    if len(distinctive) < 2:
+        return True
+    # "SRA" for "Solicitors Regulation Authority Code", "HIPAA" for the Act spelled out.
+    initials = {
+        "".join(word[0] for word in kept if keep_small or word not in _SMALL_WORDS)
+        for kept in (words, words[:-1])
+        for keep_small in (True, False)
+    }
+    if {i for i in initials if len(i) >= 3} & corpus.words:
+        return True
+    if not set(distinctive) <= corpus.words:
+        return False
+    return any(_near_one_another(distinctive, text) for text in corpus.texts)
+
+
+def _near_one_another(words: list[str], text: tuple[str, ...]) -> bool:
+    """Whether every one of ``words`` occurs within ``_NAME_WINDOW`` words of one place in
+    ``text``, in any order."""
+    if not set(words) <= set(text):
+        return False
+    positions = {word: [i for i, token in enumerate(text) if token == word] for word in words}
+    anchor = min(words, key=lambda word: len(positions[word]))
+    return any(
+        all(any(abs(i - at) <= _NAME_WINDOW for i in positions[word]) for word in words)
+        for at in positions[anchor]
+    )
+
+
+def _law_makers(question: str) -> list[str]:
+    places = [
+        _without_starters(match.group("place").split())
+        for match in _LAW_MAKER_RE.finditer(question)
+    ]
+    return [" ".join(place) for place in places if place]
+
+
+def _without_starters(words: list[str], *, abbreviations: bool = False) -> list[str]:
+    while words and (
+        words[0].lower() in _STARTERS or (abbreviations and _ABBREVIATION_RE.match(words[0]))
+    ):
+        words = words[1:]
+    return words
+
+
+def _place_mentioned(place: str, corpus: CorpusNames) -> bool:
+    words = place.lower().split()
+    return any(word in _SERVICE_PLACE_WORDS for word in words) or all(
+        word in corpus.words for word in words
+    )
 
 
 def _named_abbreviations(question: str) -> list[str]:

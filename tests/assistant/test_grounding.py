@@ -355,6 +355,7 @@ CORPUS = corpus_names(
         "GDPR Art. 33(1)\nThe controller shall notify the supervisory authority.",
         "POCA s. 330\nThe Proceeds of Crime Act 2002 makes failing to disclose an offence. "
         "Anti-money laundering supervisors under the HIPAA rules.",
+        "45 CFR 164.400\nNotification in the case of breach, whatever California law adds.",
     ]
 )
 
@@ -380,6 +381,28 @@ CORPUS = corpus_names(
         ("Under the <ORGANIZATION_1> Act, must <ORGANIZATION_2>'s rules apply?", []),
         # An acronym that is not given as the law asked about says nothing.
         ("Our EHR was breached by a ransomware gang; when must we notify under HIPAA?", []),
+        # A law spelled out counts by its distinctive words together, in any order, or by
+        # initials the corpus writes.
+        (
+            "Under the Corporate Transparency Act, how many days does a new LLC have?",
+            ["Corporate Transparency Act"],
+        ),
+        (
+            "Under the German Federal Data Protection Act, when is a DPO due?",
+            ["German Federal Data Protection Act"],
+        ),
+        ("Under the HIPAA Breach Notification Rule, when is notice due?", []),
+        ("What does the Health Insurance Portability and Accountability Act say?", []),
+        ("What must we report under the Proceeds of Crime Act?", []),
+        # A two-word name is not looked up: the regulation rarely writes its common name.
+        ("Does the Security Rule cover paper records?", []),
+        # A place given as the maker of a law counts when the corpus names it, or when it is a
+        # country the service covers.
+        ("How many days does Texas law give a hospital to notify?", ["Texas"]),
+        ("What does the Florida medical board require us to keep?", ["Florida"]),
+        ("Under California law, when is notice due?", []),
+        ("Under English law, may we keep the file?", []),
+        ("Our clinic in Texas had a breach; when must we notify?", []),
     ],
 )
 def test_a_law_or_rule_the_sources_never_mention_is_missing(question, missing):
