@@ -1,6 +1,6 @@
 """Whether evidence can answer the question at all, beyond its score: a question that asks
-for a kind of answer (a time limit, an amount, a percentage, a count) needs evidence that
-states one. This is how many near misses look: evidence on the same subject that does not say
+for a kind of answer (a time limit, how often, an amount, a percentage, a count) needs
+evidence that states one. This is how many near misses look: evidence on the same subject that does not say
 what was asked ("What maximum fine ...?" over a passage that sets a duty but no fine)."""
 
 from __future__ import annotations
@@ -11,6 +11,13 @@ from assistant.grounding.claims import numbers
 from compliance.citations import CITATION_RE
 
 _KINDS = [
+    # "How often ...?" asks how frequently a duty recurs: a retention period or a deadline
+    # does not say.
+    (
+        "frequency",
+        r"\bhow\s+(?:often|frequently)\b|\bat\s+what\s+(?:interval|frequency)\b"
+        r"|\b(?:fixed|regular|change|review)\s+intervals?\b",
+    ),
     (
         "duration",
         r"\bhow\s+(?:long|soon|quickly|fast|many\s+(?:calendar\s+|business\s+|working\s+)?(?:hours|days|weeks|months|years))\b"
@@ -56,12 +63,21 @@ _NEAR_UNITS = {
     "month": {"day", "week", "month", "year"},
     "year": {"month", "year"},
 }
+# A recurrence: "once every 12 months", "at least every four years", "annually". A bare
+# "annual" is no recurrence where it qualifies a sum ("annual turnover").
+_FREQUENCY_RE = re.compile(
+    r"\b(?:every|each|per|once\s+(?:a|an|every|per|each))\s+(?:[\w-]+\s+){0,2}?"
+    r"(?:second|minute|hour|day|week|month|year)s?\b"
+    r"|\b(?:annually|yearly|monthly|quarterly|weekly|daily|biennially)\b"
+    r"|\b(?:annual|biennial)\b(?!\s+(?:turnover|receipts|revenue|income|salary|budget))",
+    re.IGNORECASE,
+)
 _MARKER_RE = re.compile(r"(?:^|\s)\(\w{1,5}\)|^\s*\w{1,3}[.)]\s", re.MULTILINE)
 
 
 def asks_for(question: str) -> str | None:
-    """The kind of answer the question asks for, if it asks for one: "duration",
-    "percentage", "amount" or "count"."""
+    """The kind of answer the question asks for, if it asks for one: "frequency",
+    "duration", "percentage", "amount" or "count"."""
     for kind, pattern in _KIND_RES:
         if pattern.search(question):
             return kind
@@ -79,6 +95,8 @@ def gives(text: str, kind: str, unit: str | None = None) -> bool:
     markers do not count); for a duration asked for in ``unit``, a number of that unit or a
     neighbouring one."""
     plain = _MARKER_RE.sub(" ", CITATION_RE.sub(" ", text))
+    if kind == "frequency":
+        return bool(_FREQUENCY_RE.search(plain))
     found = numbers(plain)
     if kind == "duration" and unit:
         return any(n.unit in _NEAR_UNITS[unit] for n in found)

@@ -308,6 +308,19 @@ def test_what_a_question_asks_for():
     assert not gives("fines up to 4 % of the total worldwide annual turnover", "duration")
 
 
+def test_how_often_is_answered_by_a_recurrence_not_by_a_period():
+    assert asks_for("How often must we redo our security risk analysis?") == "frequency"
+    assert asks_for("Must a DPIA be redone at some fixed interval?") == "frequency"
+    assert asks_for("How long must records be kept?") == "duration"
+    assert gives("at least once every three years", "frequency")
+    assert gives("not more frequently than once every 12 months", "frequency")
+    assert gives("staff must receive annual AML training", "frequency")
+    # A retention period, a review "as needed" or a sum per year states no recurrence.
+    assert not gives("retain the documentation for six years", "frequency")
+    assert not gives("review and modify the measures as needed", "frequency")
+    assert not gives("up to 4 % of the total worldwide annual turnover", "frequency")
+
+
 def test_a_number_of_hours_is_not_answered_in_years_but_may_be_in_days():
     assert asks_for_unit("Within how many hours must the processor tell us?") == "hour"
     assert asks_for_unit("How many calendar days do we have?") == "day"
