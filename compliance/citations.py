@@ -11,6 +11,13 @@ CITATION_RE = re.compile(
     re.IGNORECASE,
 )
 
+# Guidance and decisions cited by their number: "EDPB Recommendations 01/2020", "Guidelines
+# 9/2022", "Opinion 08/2024". The number reads as a date to a tagger; it is a reference.
+DOCUMENT_NUMBER_RE = re.compile(
+    r"\b(?:Recommendations?|Opinions?|Guidelines?|Bulletins?|Circulars?|Decisions?)\s+"
+    r"(?:No\.?\s*)?(?P<number>\d+/\d+)\b"
+)
+
 
 def normalise_reference(reference: str) -> str:
     return re.sub(r"\s+", " ", reference.replace("§", "").replace("C.F.R.", "CFR")).strip().lower()

@@ -16,7 +16,7 @@ from presidio_analyzer import RecognizerResult
 
 from compliance.address_extent import address_extent
 from compliance.beside_names import NATIONALITY_ADJECTIVES, describes_a_person, details_beside_names
-from compliance.citations import CITATION_RE, rule_name_spans
+from compliance.citations import CITATION_RE, DOCUMENT_NUMBER_RE, rule_name_spans
 from compliance.pseudonyms import PLACEHOLDER_RE, PseudonymVault
 from compliance.recognizers import (
     PATTERN_NAME_KEY,
@@ -386,6 +386,7 @@ def _names_in_capitals(engine, text: str, cased: str, artifacts, threshold: floa
 
 def _select(text: str, results, artifacts, thresholds: dict[str, float]) -> list[Entity]:
     protected = [m.span() for m in CITATION_RE.finditer(text)]
+    protected += [m.span() for m in DOCUMENT_NUMBER_RE.finditer(text)]
     protected += [m.span() for m in PLACEHOLDER_RE.finditer(text)]
     # Taggers' guesses (people, places, organisations) that overlap the name of a rule are
     # wrong; identifiers found by patterns are kept even next to one.

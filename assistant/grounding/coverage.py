@@ -18,7 +18,9 @@ text never says "Breach Notification Rule" but writes "notification in the case 
 Two-word names ("the Security Rule") are not looked up, since the regulation's text rarely
 uses its own common name. A place given as a law-maker ("Texas law", "the Florida medical
 board") counts when the corpus names it; the countries the service covers always do, since
-their sources are its law. Everything here reads the redacted question."""
+their sources are its law. Guidance cited by its number ("EDPB Recommendations 01/2020") and a
+court ruling named by its case ("the Latombe judgment") count when the corpus cites them.
+Everything here reads the redacted question."""
 
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from assistant.grounding.claims import references
-from compliance.citations import CITATION_RE
+from compliance.citations import CITATION_RE, DOCUMENT_NUMBER_RE
 from compliance.pii import SERVICE_COUNTRY_NAMES
 
 # A token that reads as an abbreviation: two capitals or more ("CIRCIA", "MLRs", "EU-US"), or
@@ -61,6 +63,11 @@ _LAW_MAKER_RE = re.compile(
     r"(?:laws?|legislator|legislature|statutes?|medical\s+board|health\s+department"
     r"|attorney\s+general)\b"
 )
+# A court ruling by the name of its case: "the Latombe judgment", "the CJEU's <PERSON_1>
+# ruling" (the parties' names are redacted), "Schrems II".
+_RULING_RE = re.compile(
+    r"(?P<name>\b[A-Z][\w-]+(?:\s+II?)?|<PERSON_\d+>)(?:['’]s)?\s+(?:ruling|judge?ment)\b"
+)
 # Capitalised only because a sentence starts with them.
 _STARTERS = frozenset(
     "under according does do is are can could may must should what which when how whose "
@@ -80,13 +87,15 @@ _SMALL_WORDS = frozenset({"of", "and", "for", "the", "on", "in"})
 class CorpusNames:
     """What a corpus mentions, in lower case: its words, its abbreviations (written, or made
     from the initials of names it spells out), the rules it cites (without their paragraph
-    parts), the CFR and U.S. Code titles it cites, and each text's words in order."""
+    parts), the CFR and U.S. Code titles it cites, each text's words in order, and the
+    numbers of documents it cites ("2016/679")."""
 
     words: frozenset[str]
     abbreviations: frozenset[str]
     rules: frozenset[str]
     code_titles: frozenset[str]
     texts: tuple[tuple[str, ...], ...] = ()
+    document_numbers: frozenset[str] = frozenset()
 
 
 def corpus_names(texts: Iterable[str]) -> CorpusNames:
@@ -95,7 +104,9 @@ def corpus_names(texts: Iterable[str]) -> CorpusNames:
     rules: set[str] = set()
     titles: set[str] = set()
     in_order: list[tuple[str, ...]] = []
+    document_numbers: set[str] = set()
     for text in texts:
+        document_numbers.update(re.findall(r"\b\d+/\d+\b", text))
         in_order.append(tuple(sys.intern(word) for word in _words(text)))
         words.update(word.lower() for word in re.findall(r"[A-Za-z][A-Za-z\d]*", text))
         abbreviations.update(_initials(text))
@@ -107,6 +118,7 @@ def corpus_names(texts: Iterable[str]) -> CorpusNames:
         frozenset(rules),
         frozenset(titles),
         tuple(in_order),
+        frozenset(document_numbers),
     )
 
 
@@ -131,7 +143,19 @@ def missing_names(question: str, corpus: CorpusNames) -> list[str]:
         if not set(written) & set(missing) and not _spelled_name_mentioned(name, corpus)
     ]
     missing += [place for place in _law_makers(question) if not _place_mentioned(place, corpus)]
+    missing += [
+        match.group(0)
+        for match in DOCUMENT_NUMBER_RE.finditer(question)
+        if match.group("number") not in corpus.document_numbers
+    ]
+    missing += [name for name in _rulings(question) if name.lower() not in corpus.words]
     return list(dict.fromkeys(missing))
+
+
+def _rulings(question: str) -> list[str]:
+    # "Schrems II" is looked up as "Schrems".
+    names = [match.group("name").split()[0] for match in _RULING_RE.finditer(question)]
+    return [name for name in names if name.lower() not in _STARTERS]
 
 
 def _words(text: str) -> list[str]:

@@ -365,7 +365,8 @@ CORPUS = corpus_names(
     [
         "45 CFR 164.404(b)\nA covered entity shall provide the notification without unreasonable "
         "delay and in no case later than 60 calendar days after discovery of a breach.",
-        "GDPR Art. 33(1)\nThe controller shall notify the supervisory authority.",
+        "GDPR Art. 33(1)\nThe controller shall notify the supervisory authority under "
+        "Regulation (EU) 2016/679; the Court may review it.",
         "POCA s. 330\nThe Proceeds of Crime Act 2002 makes failing to disclose an offence. "
         "Anti-money laundering supervisors under the HIPAA rules.",
         "45 CFR 164.400\nNotification in the case of breach, whatever California law adds.",
@@ -416,6 +417,15 @@ CORPUS = corpus_names(
         ("Under California law, when is notice due?", []),
         ("Under English law, may we keep the file?", []),
         ("Our clinic in Texas had a breach; when must we notify?", []),
+        # Guidance by its number, and a court ruling by its case: the corpus must cite them.
+        (
+            "According to EDPB Recommendations 01/2020, what must we assess?",
+            ["EDPB", "Recommendations 01/2020"],
+        ),
+        ("Does Regulation (EU) 2016/679 apply?", []),
+        ("After the General Court's Latombe judgment, may we rely on it?", ["Latombe"]),
+        ("Under the Court's <PERSON_1> ruling, is an IP address personal data?", ["<PERSON_1>"]),
+        ("What did the Court's judgment say?", []),
     ],
 )
 def test_a_law_or_rule_the_sources_never_mention_is_missing(question, missing):

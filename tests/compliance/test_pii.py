@@ -42,12 +42,21 @@ def test_identifier_is_replaced_by_a_typed_placeholder(text, value, entity_type)
         "Does GDPR Art. 33(1) require notice within 72 hours in Germany?",
         "May a lawyer in California reveal information under Rule 1.6 annually?",
         "What does 31 CFR 1020.320 require for suspicious activity reports in the United States?",
+        # Guidance cited by its number, which reads as a month and year.
+        "According to EDPB Recommendations 01/2020, what must a transfer assessment include?",
+        "Does EDPB Opinion 08/2024 allow a pay or consent model?",
     ],
 )
 def test_regulatory_questions_without_personal_data_are_left_intact(text):
     screening = redact(text)
     assert screening.text == text
     assert screening.entities == []
+
+
+def test_a_month_and_year_not_citing_a_document_is_still_a_date():
+    screening = redact("The patient was admitted on 01/2020 after the guidelines changed.")
+    assert "01/2020" not in screening.text
+    assert screening.counts.get("DATE") == 1
 
 
 @pytest.mark.parametrize(
