@@ -64,9 +64,10 @@ _LAW_MAKER_RE = re.compile(
     r"|attorney\s+general)\b"
 )
 # A court ruling by the name of its case: "the Latombe judgment", "the CJEU's <PERSON_1>
-# ruling" (the parties' names are redacted), "Schrems II".
+# ruling" (the parties' names are redacted), "Schrems II". Not a possessive: "<PERSON_1>'s
+# judgment" is a client's, and "the Court's judgment" names no case.
 _RULING_RE = re.compile(
-    r"(?P<name>\b[A-Z][\w-]+(?:\s+II?)?|<PERSON_\d+>)(?:['’]s)?\s+(?:ruling|judge?ment)\b"
+    r"(?P<name>\b[A-Z][\w-]+(?:\s+II?)?|<PERSON_\d+>)\s+(?:ruling|judge?ment)\b"
 )
 # Capitalised only because a sentence starts with them.
 _STARTERS = frozenset(

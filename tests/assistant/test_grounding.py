@@ -426,6 +426,7 @@ CORPUS = corpus_names(
         ("After the General Court's Latombe judgment, may we rely on it?", ["Latombe"]),
         ("Under the Court's <PERSON_1> ruling, is an IP address personal data?", ["<PERSON_1>"]),
         ("What did the Court's judgment say?", []),
+        ("May we enforce <PERSON_1>'s judgment against the firm under HIPAA?", []),
     ],
 )
 def test_a_law_or_rule_the_sources_never_mention_is_missing(question, missing):
