@@ -138,8 +138,9 @@ def missing_names(question: str, corpus: CorpusNames) -> list[str]:
         if not _rule_cited(_rule(references(match.group(0))[0]), corpus.rules)
     ]
     # A spelled-out name holding an abbreviation already missing is said by that abbreviation.
+    # "The sources do not mention the Corporate Transparency Act": a name takes its article.
     missing += [
-        name
+        f"the {name}"
         for written, name in _spelled_names(question)
         if not set(written) & set(missing) and not _spelled_name_mentioned(name, corpus)
     ]

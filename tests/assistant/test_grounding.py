@@ -399,11 +399,11 @@ CORPUS = corpus_names(
         # initials the corpus writes.
         (
             "Under the Corporate Transparency Act, how many days does a new LLC have?",
-            ["Corporate Transparency Act"],
+            ["the Corporate Transparency Act"],
         ),
         (
             "Under the German Federal Data Protection Act, when is a DPO due?",
-            ["German Federal Data Protection Act"],
+            ["the German Federal Data Protection Act"],
         ),
         ("Under the HIPAA Breach Notification Rule, when is notice due?", []),
         ("What does the Health Insurance Portability and Accountability Act say?", []),
