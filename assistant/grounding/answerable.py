@@ -1,7 +1,8 @@
 """Whether evidence can answer the question at all, beyond its score: a question that asks
 for a kind of answer (a time limit, how often, an amount, a percentage, a count) needs
-evidence that states one. This is how many near misses look: evidence on the same subject that does not say
-what was asked ("What maximum fine ...?" over a passage that sets a duty but no fine)."""
+evidence that states one. This is how many near misses look: evidence on the same subject that
+does not say what was asked ("What maximum fine ...?" over a passage that sets a duty but no
+fine)."""
 
 from __future__ import annotations
 

@@ -108,8 +108,9 @@ def corpus_names(texts: Iterable[str]) -> CorpusNames:
     document_numbers: set[str] = set()
     for text in texts:
         document_numbers.update(re.findall(r"\b\d+/\d+\b", text))
-        in_order.append(tuple(sys.intern(word) for word in _words(text)))
-        words.update(word.lower() for word in re.findall(r"[A-Za-z][A-Za-z\d]*", text))
+        tokens = _words(text)
+        in_order.append(tuple(sys.intern(word) for word in tokens))
+        words.update(tokens)
         abbreviations.update(_initials(text))
         rules.update(_rule(reference) for reference in references(text))
         titles.update(_title(title) for title in _CODE_TITLE_RE.findall(text))
