@@ -99,7 +99,8 @@ class EvidenceChoice:
     units: list[Evidence]  # best first, numbered 1..n
     best_score: float  # of every unit considered (0 when there was none)
     considered: int
-    # Why the sources were taken not to answer: "weak" or "no_answer_of_kind".
+    # Why the sources were taken not to answer: "weak" or "no_answer_of_kind" here; the
+    # pipeline adds "not_in_sources" and "beyond_rules" for questions it never scores.
     unanswered: str = ""
 
     @property

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from assistant.grounding.answerable import asks_for, asks_for_unit, gives
+from assistant.grounding.beyond_rules import beyond_rules, beyond_rules_lead
 from assistant.grounding.claims import modalities, negated, numbers, references
 from assistant.grounding.compose import (
     ABSTENTION,
@@ -319,6 +320,30 @@ def test_how_often_is_answered_by_a_recurrence_not_by_a_period():
     assert not gives("retain the documentation for six years", "frequency")
     assert not gives("review and modify the measures as needed", "frequency")
     assert not gives("up to 4 % of the total worldwide annual turnover", "frequency")
+
+
+def test_what_is_the_case_now_in_practice_proposed_or_decided_is_beyond_any_rule():
+    assert beyond_rules("Which countries currently have an adequacy decision?") == "now"
+    assert beyond_rules("How many months does the Commission usually take to decide?") == (
+        "practice"
+    )
+    assert beyond_rules("What do fines come to on average?") == "practice"
+    assert beyond_rules("Under the 2021 proposed changes to the Privacy Rule, ...?") == "proposed"
+    assert beyond_rules("Under the HITECH proposed accounting rule, how far back?") == "proposed"
+    assert beyond_rules("How much did the Irish authority fine <ORGANIZATION_1> in 2023?") == (
+        "enforcement"
+    )
+    assert beyond_rules("How many fines has the ICO issued?") == "enforcement"
+    # Steps of the rules themselves, which the sources answer.
+    assert beyond_rules("What must HHS's notice of proposed penalty tell us?") is None
+    assert beyond_rules("How long do other authorities have to object to a draft decision?") is None
+    assert beyond_rules("What is the latest date the press release can go out?") is None
+    assert beyond_rules("How many days have we got to answer a request?") is None
+    assert beyond_rules("Must we usually obtain consent before disclosure?") is None
+    assert beyond_rules_lead("proposed") == (
+        "The sources for this domain state the rules in force; they do not say what a proposal "
+        "that is not in force would require, so they do not answer this question."
+    )
 
 
 def test_a_number_of_hours_is_not_answered_in_years_but_may_be_in_days():

@@ -316,21 +316,28 @@ def test_exhausted_attempts_fail_the_inquiry(catalog_domains, clinician, queued_
     assert (inquiry.status, inquiry.failure_reason) == ("failed", "attempts_exhausted")
 
 
+def answered_without_a_model(clinician, question: str, grounding: str) -> tuple[Inquiry, str]:
+    """The inquiry for ``question``, run through the pipeline, and its answer: delivered with
+    ``grounding``, no citations and no model called."""
+    inquiry = submit(clinician, question=question)
+    inquiry_run(inquiry_id=inquiry.id)
+    inquiry.refresh_from_db()
+    assert (inquiry.status, inquiry.grounding, inquiry.citations) == ("answered", grounding, [])
+    assert "inquiry.generated" not in [e for e, _ in events(inquiry)]
+    return inquiry, inquiry_content(inquiry, viewer=clinician)["answer"]
+
+
 def test_question_outside_the_corpus_gets_no_generated_answer(
     catalog_domains, clinician, queued_ids
 ):
-    inquiry = submit(
-        clinician, question="What is the best recipe for sourdough bread with rye flour?"
+    _, answer = answered_without_a_model(
+        clinician, "What is the best recipe for sourdough bread with rye flour?", "no_passages"
     )
-    inquiry_run(inquiry_id=inquiry.id)
-    inquiry.refresh_from_db()
-    assert (inquiry.status, inquiry.grounding, inquiry.citations) == ("answered", "no_passages", [])
     # Nothing in the sources comes near it: the reply says it is not about these rules.
-    assert inquiry_content(inquiry, viewer=clinician)["answer"].startswith(
+    assert answer.startswith(
         "This does not look like a question about the rules in the Healthcare privacy and "
         "compliance sources"
     )
-    assert "inquiry.generated" not in [e for e, _ in events(inquiry)]
 
 
 @pytest.mark.parametrize("question", ["x?", "hello", "12345", "Tell me a joke"])
@@ -371,23 +378,39 @@ def test_a_question_about_a_law_the_sources_never_mention_is_abstained_on_naming
     catalog_domains, clinician, queued_ids
 ):
     # Retrieval finds HIPAA's breach notice; quoting it would answer for another law.
-    inquiry = submit(
-        clinician, question="Under CIRCIA, how many hours does a hospital have to report a breach?"
+    inquiry, answer = answered_without_a_model(
+        clinician,
+        "Under CIRCIA, how many hours does a hospital have to report a breach?",
+        "abstained",
     )
-    inquiry_run(inquiry_id=inquiry.id)
-    inquiry.refresh_from_db()
-    assert (inquiry.status, inquiry.grounding, inquiry.citations) == ("answered", "abstained", [])
-    assert inquiry_content(inquiry, viewer=clinician)["answer"].startswith(
+    assert answer.startswith(
         "The sources for this domain do not mention CIRCIA, so they do not answer this question. "
         "Searched: the Healthcare privacy and compliance sources that apply in US."
     )
-    assert "inquiry.generated" not in [e for e, _ in events(inquiry)]
     selected = AuditEvent.objects.get(inquiry_id=inquiry.id, event_type="inquiry.evidence_selected")
     assert (selected.details["unanswered"], selected.details["missing_names"]) == (
         "not_in_sources",
         1,
     )
     assert "CIRCIA" not in json.dumps(selected.details)
+
+
+def test_a_question_about_what_is_the_case_now_is_abstained_on_saying_why(
+    catalog_domains, clinician, queued_ids
+):
+    # Retrieval finds the breach notice rule in force; it says nothing of present practice.
+    inquiry, answer = answered_without_a_model(
+        clinician,
+        "How many days do hospitals currently take to notify patients of a breach?",
+        "abstained",
+    )
+    assert answer.startswith(
+        "The sources for this domain state the rules in force; they do not say what is the "
+        "case at present, so they do not answer this question. Searched: the Healthcare "
+        "privacy and compliance sources that apply in US."
+    )
+    selected = AuditEvent.objects.get(inquiry_id=inquiry.id, event_type="inquiry.evidence_selected")
+    assert (selected.details["unanswered"], selected.details["evidence"]) == ("beyond_rules", [])
 
 
 def test_unknown_inquiry_id_is_ignored(db):

@@ -63,6 +63,7 @@ class Run:
     # select_evidence
     evidence: EvidenceChoice | None = None
     missing: list[str] = field(default_factory=list)  # laws the question names, the sources not
+    beyond: str | None = None  # what the question asks that no rule states ("now", "proposed")
     # generate
     draft_interval: float = DRAFT_INTERVAL_SECONDS
     messages: list[dict[str, str]] = field(default_factory=list)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from assistant.grounding.beyond_rules import beyond_rules_lead
 from assistant.grounding.compose import Delivery, abstained, with_notice_and_disclaimer
 from assistant.grounding.coverage import not_mentioned_lead
 from assistant.grounding.offtopic import off_topic, off_topic_lead
@@ -44,4 +45,6 @@ def abstention(run: Run, *, grounding: str) -> Delivery:
         return abstained(
             searched=searched, grounding=grounding, lead=not_mentioned_lead(run.missing)
         )
+    if run.beyond:
+        return abstained(searched=searched, grounding=grounding, lead=beyond_rules_lead(run.beyond))
     return abstained(searched=searched, grounding=grounding)

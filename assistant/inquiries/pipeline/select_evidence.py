@@ -4,6 +4,7 @@ searched; no model is called."""
 
 from __future__ import annotations
 
+from assistant.grounding.beyond_rules import beyond_rules
 from assistant.grounding.coverage import missing_names
 from assistant.grounding.evidence import EvidenceChoice, choose
 from assistant.inquiries.claims import step_commit
@@ -21,14 +22,17 @@ def select_evidence(run: Run) -> None:
     question = retrieval_query(run)
     with run.timed("evidence"):
         run.missing = missing_names(question, corpus_mentions(run.domain))
-        # Quoting the nearest rule would answer a question about one law with another.
-        run.evidence = (
-            EvidenceChoice([], 0.0, 0, "not_in_sources")
-            if run.missing
-            else choose(
+        run.beyond = None if run.missing else beyond_rules(run.question)
+        # Quoting the nearest rule would answer a question about one law with another, or
+        # pass a rule off as the state of affairs or the proposal asked about.
+        if run.missing:
+            run.evidence = EvidenceChoice([], 0.0, 0, "not_in_sources")
+        elif run.beyond:
+            run.evidence = EvidenceChoice([], 0.0, 0, "beyond_rules")
+        else:
+            run.evidence = choose(
                 question, run.passages, embed=lambda texts: embed_cached(texts, model=model)
             )
-        )
     step_commit(
         run.inquiry,
         AuditEvent.Type.INQUIRY_EVIDENCE_SELECTED,
