@@ -101,6 +101,31 @@ class EmbeddingProfile(models.Model):
         return f"{self.domain.slug} embeddings v{self.version}"
 
 
+class GenerativeProfile(models.Model):
+    """A version of a domain's generative model made by ``slm_finetune``: LoRA on the model the
+    domain's definition names (``base_model``), merged and written where ``model`` says (a
+    folder with ``model.gguf`` for llama.cpp and ``hf/`` for transformers). While active, it
+    replaces ``base_model`` in the domain's local model profiles; a domain sync keeps it so
+    while the definition still names that base model."""
+
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="generative_profiles")
+    version = models.PositiveIntegerField()
+    model = models.CharField(max_length=500)
+    base_model = models.CharField(max_length=500)
+    details = models.JSONField(default=dict)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["domain", "version"], name="generative_profile_version")
+        ]
+        ordering = ["domain", "version"]
+
+    def __str__(self) -> str:
+        return f"{self.domain.slug} generative model v{self.version}"
+
+
 def _upload_path(instance: DocumentUpload, filename: str) -> str:
     return f"uploads/{instance.domain.slug}/{instance.token}/{filename}"
 

@@ -23,7 +23,7 @@ from domains.ingestion import (
     PassageDraft,
     parse_file,
 )
-from domains.models import DocumentUpload, Domain, Passage
+from domains.models import DocumentUpload, Domain, GenerativeProfile, Passage
 
 logger = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ def domain_sync(
         domain.roles = definition.roles
         domain.system_prompt = definition.system_prompt
         domain.answer_examples = definition.answer_examples
-        domain.model_backends = definition.models
+        domain.model_backends = model_profiles_in_use(domain, definition.models)
         domain.retrieval = definition.retrieval
         domain.embedding_model = embedding_model_in_use(domain, definition.embedding_model)
         domain.definition_sha256 = definition.sha256
@@ -208,6 +208,57 @@ def embedding_model_in_use(domain: Domain, named: str) -> str:
     of it stays in use (``embeddings_finetune``) until the definition names another."""
     tuned = domain.embedding_profiles.filter(active=True, base_model=named).last()
     return tuned.model if tuned else named
+
+
+# The backends that run a model file in the worker, and where each finds a fine-tuned version in
+# its profile's folder (``slm_finetune``).
+TUNED_FILES = {"llama_cpp": "model.gguf", "transformers": "hf"}
+
+
+def model_profiles_in_use(domain: Domain, profiles: list[dict]) -> list[dict]:
+    """The model profiles a domain runs: a local profile whose model has an active fine-tuned
+    version (``slm_finetune``) runs that version, and keeps the model it names as
+    ``base_model``; profiles already so replaced are first put back as the definition had them."""
+    tuned = {
+        p.base_model: p for p in domain.generative_profiles.filter(active=True).order_by("version")
+    }
+    in_use = []
+    for profile in profiles:
+        profile = dict(profile)
+        profile["model"] = profile.pop("base_model", profile.get("model"))
+        version = tuned.get(profile["model"])
+        if version is not None and profile.get("backend") in TUNED_FILES:
+            profile["base_model"] = profile["model"]
+            profile["model"] = str(Path(version.model) / TUNED_FILES[profile["backend"]])
+        in_use.append(profile)
+    return in_use
+
+
+def generative_profile_record(
+    *, domain: Domain, version: int, model: Path, manifest: dict
+) -> GenerativeProfile:
+    """Make a fine-tuned model the domain's active generative profile, audited as a model
+    change. Workers load it for their next question: they route by the domain's profiles."""
+    with transaction.atomic():
+        domain = Domain.objects.select_for_update().get(pk=domain.pk)
+        domain.generative_profiles.update(active=False)
+        profile = GenerativeProfile.objects.create(
+            domain=domain,
+            version=version,
+            model=str(model),
+            base_model=manifest["base_model"],
+            details=manifest,
+        )
+        domain.model_backends = model_profiles_in_use(domain, domain.model_backends)
+        domain.save(update_fields=["model_backends", "updated_at"])
+        audit_event_record(
+            actor=None,
+            event_type=AuditEvent.Type.DOMAIN_CHANGED,
+            outcome=AuditEvent.Outcome.SUCCESS,
+            domain=domain.slug,
+            details={"change": "generative_profile", "version": version, **manifest},
+        )
+    return profile
 
 
 def domains_sync(

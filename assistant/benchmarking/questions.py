@@ -1,6 +1,8 @@
 """The benchmark's question files: one JSON object per line,
 ``{"id", "domain", "jurisdiction", "question", "facts": [regex, ...], "cite": [label part, ...]}``
-or, for a question the corpus does not answer, ``{..., "answerable": false}``."""
+or, for a question the corpus does not answer, ``{..., "answerable": false}``. Training files for
+a domain's generative model (``slm_finetune``) use the same format, where an answerable line
+may give the answer to learn instead of facts: ``{..., "cite": "label", "answer": "..."}``."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ class Question:
     answerable: bool = True
     facts: list[str] = field(default_factory=list)
     cite: list[str] = field(default_factory=list)
+    answer: str = ""  # a written answer to learn, in training files
 
 
 def read_questions(path: Path) -> list[Question]:
@@ -58,12 +61,16 @@ def _question(row: object, where: str) -> Question:
     answerable = row.get("answerable", True)
     if not isinstance(answerable, bool):
         raise QuestionsError(f"{where}: 'answerable' must be true or false")
+    answer = row.get("answer", "")
+    if not isinstance(answer, str) or (answer and not answerable):
+        raise QuestionsError(f"{where}: 'answer' must be a string, on an answerable question")
     lists = {}
     for key in ("facts", "cite"):
         value = row.get(key, [])
+        value = [value] if isinstance(value, str) and key == "cite" else value
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             raise QuestionsError(f"{where}: {key!r} must be a list of non-empty strings")
-        if answerable and not value:
+        if answerable and not value and not (key == "facts" and answer.strip()):
             raise QuestionsError(f"{where}: an answerable question needs {key!r}")
         lists[key] = value
     for fact in lists["facts"]:
@@ -81,4 +88,5 @@ def _question(row: object, where: str) -> Question:
         answerable=answerable,
         facts=lists["facts"],
         cite=lists["cite"],
+        answer=answer.strip(),
     )
