@@ -5,6 +5,7 @@ mode. ``grounded`` is the service as it is (evidence, constrained generation, ve
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
@@ -19,7 +20,9 @@ from tqdm import tqdm
 
 from assistant.benchmarking import checks, fulltexts
 from assistant.benchmarking.free import free_generate, free_screen_output
+from assistant.benchmarking.profiles import generative_profiles
 from assistant.benchmarking.questions import Question, QuestionsError, read_questions
+from assistant.grounding.verify import draft_sentences
 from assistant.inquiries import PolicyRefused, inquiry_claim, inquiry_submit
 from assistant.inquiries.pipeline.context import Run
 from assistant.inquiries.pipeline.run import STEPS, steps_run
@@ -64,6 +67,14 @@ class Result:
     evidence_score: float = 0.0  # of the best unit of evidence
     answer: str = ""
     error: str = ""
+    # The draft as verification saw it: its sentences (the model's abstention apart), those
+    # kept, those with a [n] marker, whether the model abstained, and whether the kept
+    # sentences alone state every fact and rest on evidence with an expected label.
+    draft_sentences: int = 0
+    kept_sentences: int = 0
+    marked_sentences: int = 0
+    model_abstained: bool = False
+    stated: bool = False
 
 
 def _modes(value: str) -> list[str]:
@@ -86,7 +97,19 @@ def _modes(value: str) -> list[str]:
 def _mode_parts(mode: str) -> tuple[str, str | None]:
     """("grounded", "transformers") for "grounded@transformers"; "free@" names the backend ""."""
     base, at, backend = mode.partition("@")
-    return base, backend if at else None
+    return base.partition(":")[0], backend if at else None
+
+
+def _compared(value: str) -> list[str]:
+    """Modes for ``--compare-profiles``: the grounded answer with each generative profile."""
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    unknown = [n for n in names if not (n in ("base", "tuned") or re.fullmatch(r"v\d+", n))]
+    if len(names) < 2 or unknown or len(set(names)) < len(names):
+        raise CommandError(
+            "--compare-profiles: two or more of base, tuned (the active fine-tuned version) "
+            f"and vN, once each (given: {value!r})"
+        )
+    return [f"grounded:{name}" for name in names]
 
 
 class Command(BaseCommand):
@@ -112,11 +135,21 @@ class Command(BaseCommand):
             type=Path,
             help=f"folder with hipaa/ and gdpr/, for questions in domain {fulltexts.SLUG!r}",
         )
+        parser.add_argument(
+            "--compare-profiles",
+            help="instead of --modes: the grounded answer with each generative profile named "
+            "(base: the model the domain's definition names; tuned: its active fine-tuned "
+            "version from slm_finetune; vN: that version), e.g. base,tuned",
+        )
         parser.add_argument("--limit", type=int, help="only the first N questions")
         parser.add_argument("--output", type=Path, help="also write one JSON line per answer here")
 
     def handle(self, *args, **options) -> None:
-        modes = _modes(options["modes"])
+        modes = (
+            _compared(options["compare_profiles"])
+            if options["compare_profiles"]
+            else _modes(options["modes"])
+        )
         try:
             questions = read_questions(options["questions"])
         except QuestionsError as exc:
@@ -172,8 +205,12 @@ class Command(BaseCommand):
         if not domain.is_active:
             Domain.objects.filter(pk=domain.pk).update(is_active=True)
         base, backend = _mode_parts(mode)
+        profiles = domain.model_backends
+        if ":" in mode:
+            profiles = generative_profiles(domain, mode.partition(":")[2])
         if backend:
-            profiles = [{**p, "backend": backend} for p in domain.model_backends]
+            profiles = [{**p, "backend": backend} for p in profiles]
+        if profiles != domain.model_backends:
             Domain.objects.filter(pk=domain.pk).update(model_backends=profiles)
         user = User.objects.create(username="answer-benchmark")
         for role in domain.roles:
@@ -208,6 +245,7 @@ class Command(BaseCommand):
             result.evidence_score = run.evidence.best_score
         if run.verification is not None:
             result.verification = run.verification.summary()
+            self._score_draft(question, run, result)
         if inquiry.status != Inquiry.Status.ANSWERED:
             result.error = inquiry.failure_reason
             return
@@ -222,6 +260,19 @@ class Command(BaseCommand):
             result.facts = checks.facts_found(text, question.facts)
             result.cited = checks.cites(inquiry.citations, question.cite)
             result.correct = result.facts and result.cited and not result.abstained
+
+    def _score_draft(self, question: Question, run: Run, result: Result) -> None:
+        verification = run.verification
+        result.model_abstained = verification.model_abstained
+        result.draft_sentences = sum(s.reason != "model_abstained" for s in verification.sentences)
+        result.kept_sentences = len(verification.kept)
+        result.marked_sentences = sum(bool(m) for _, m in draft_sentences(result.draft))
+        if question.answerable and verification.kept:
+            labels = {e.number: e.citation for e in run.included}
+            rested_on = [{"citation": labels[n]} for s in verification.kept for n in s.evidence]
+            result.stated = checks.facts_found(
+                " ".join(s.text for s in verification.kept), question.facts
+            ) and checks.cites(rested_on, question.cite)
 
     def _report(self, results: list[Result], modes: list[str], path: Path) -> None:
         answerable = sum(r.answerable for r in results if r.mode == modes[0])
@@ -269,6 +320,38 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"{mode} / {modes[0]} median latency: x{figures[mode]['p50'] / baseline:.2f}"
                 )
+        self._report_drafts(results, modes, width)
+
+    def _report_drafts(self, results: list[Result], modes: list[str], width: int) -> None:
+        """What the model wrote, where it was asked: the answer step's own measure of it."""
+        self.stdout.write(
+            f"\n{'drafts':{width}} {'drafted':>8} {'surviving':>10} {'marked':>8} "
+            f"{'stated':>8} {'abst. acc.':>10} {'abst. ok':>9} {'abst. wrong':>11} {'tokens':>7}"
+        )
+        for mode in modes:
+            rows = [r for r in results if r.mode == mode and r.verification]
+            answerable = [r for r in rows if r.answerable]
+            sentences = sum(r.draft_sentences for r in rows)
+            written = sum(r.draft_sentences + r.model_abstained for r in rows)
+            right = sum(r.model_abstained != r.answerable for r in rows)
+            tokens = statistics.median([r.generated_tokens for r in rows]) if rows else 0
+            self.stdout.write(
+                f"{mode:{width}} {len(rows):>8} "
+                f"{sum(r.kept_sentences for r in rows) / max(1, sentences):>10.3f} "
+                f"{sum(r.marked_sentences for r in rows) / max(1, written):>8.3f} "
+                f"{sum(r.stated for r in answerable) / max(1, len(answerable)):>8.3f} "
+                f"{right / max(1, len(rows)):>10.3f} "
+                f"{sum(r.model_abstained and not r.answerable for r in rows):>9} "
+                f"{sum(r.model_abstained and r.answerable for r in rows):>11} {tokens:>7.0f}"
+            )
+        self.stdout.write(
+            "drafted: questions the model was asked; surviving: draft sentences kept by "
+            "verification / all (its abstention apart); marked: sentences with a [n] marker; "
+            "stated: answerable questions whose kept sentences alone state every fact, resting "
+            "on evidence with an expected label; abst. acc.: the model abstained exactly on "
+            "the unanswerable ones; abst. ok / wrong: its abstentions on unanswerable / "
+            "answerable questions; tokens: median generated."
+        )
 
     def _figures(self, rows: list[Result]) -> dict[str, Any]:
         answerable = [r for r in rows if r.answerable]
