@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from django.conf import settings
+
 from assistant.backends import BackendError
 from assistant.backends.gguf_export import write_gguf
 from assistant.backends.llama_cpp import _requantize
@@ -112,6 +114,8 @@ def train(
     except BackendError as exc:
         raise TrainingError(str(exc)) from None
     started = time.monotonic()
+    if settings.TORCH_THREADS:
+        torch.set_num_threads(settings.TORCH_THREADS)
     torch.manual_seed(hyper.seed)
     rng = random.Random(hyper.seed)
     tokenizer = AutoTokenizer.from_pretrained(directory)

@@ -320,3 +320,64 @@ def test_a_ten_step_fine_tune_makes_a_profile_that_workers_load_and_answer_with(
     )
     generated = AuditEvent.objects.get(inquiry_id=inquiry.id, event_type="inquiry.generated")
     assert generated.details["completion_tokens"] > 0
+
+
+def test_questions_judged_by_passage_learn_the_gold_unit_beside_bm25_distractors(
+    catalog_domains, tmp_path
+):
+    from assistant.tuning.judged_passages import JudgedPassagesError, judged_examples
+
+    texts = {
+        "1:1.1": "An Authorised Person must keep records of each transaction for at least six years.",
+        "1:1.2": "An Authorised Person must keep records of its board meetings in a secure place.",
+        "1:1.3": "Records of complaints received from clients must be kept by the Authorised Person.",
+        "1:2": "Heading only",
+    }
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text(
+        "".join(
+            json.dumps(
+                {"id": key, "text": text, "metadata": {"relevance_key": key, "passage_id": key[2:]}}
+            )
+            + "\n"
+            for key, text in texts.items()
+        )
+    )
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        json.dumps(
+            {"id": "a", "text": "How long must transaction records be kept?", "relevant": ["1:1.1"]}
+        )
+        + "\n"
+        + json.dumps({"id": "b", "text": "What is a heading?", "relevant": ["1:2"]})
+        + "\n"
+    )
+    examples, skipped = judged_examples(
+        questions,
+        corpus,
+        catalog_domains["finance"],
+        limit=10,
+        count_tokens=chat_tokenizer(MODEL).count,
+        max_input_tokens=1536,
+    )
+    (example,) = examples
+    evidence = example.messages[-1]["content"]
+    assert evidence.count("ADGM 1.") == 3 and "records of each transaction" in evidence
+    number = next(
+        line.split("]")[0].lstrip("[") for line in evidence.splitlines() if "ADGM 1.1:" in line
+    )
+    assert example.target == (
+        "An Authorised Person must keep records of each transaction for at least six years "
+        f"[{number}]."
+    )
+    assert skipped == {"the judged passage is not in the corpus (or is a heading)": 1}
+    questions.write_text("{broken\n")
+    with pytest.raises(JudgedPassagesError, match=r"q\.jsonl:1: invalid JSON"):
+        judged_examples(
+            questions,
+            corpus,
+            catalog_domains["finance"],
+            limit=1,
+            count_tokens=len,
+            max_input_tokens=1536,
+        )

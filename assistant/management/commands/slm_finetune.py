@@ -16,6 +16,7 @@ from assistant.backends.llama_cpp import chat_tokenizer
 from assistant.benchmarking import fulltexts
 from assistant.benchmarking.questions import Question, QuestionsError, read_questions
 from assistant.tuning.examples import build_examples, near_duplicates
+from assistant.tuning.judged_passages import JudgedPassagesError, judged_examples
 from assistant.tuning.lora import Hyperparameters, TrainingError, train, write_manifest
 from domains.management.commands._domains import domain_or_error
 from domains.models import Domain
@@ -52,6 +53,16 @@ class Command(BaseCommand):
         parser.add_argument("--max-steps", type=int, default=0, help="stop after N steps")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument(
+            "--judged-questions",
+            type=Path,
+            help='questions judged by passage, {"id", "text", "relevant": [keys]} (obliqa_convert '
+            "writes them), over --judged-corpus: the gold passage beside BM25 distractors",
+        )
+        parser.add_argument("--judged-corpus", type=Path, help="the corpus file they are judged on")
+        parser.add_argument(
+            "--judged-limit", type=int, default=300, help="at most this many of those examples"
+        )
+        parser.add_argument(
             "--save-examples", type=Path, help="also write the built examples here (JSON lines)"
         )
 
@@ -81,6 +92,8 @@ class Command(BaseCommand):
             f"{sum(not e.retrieved for e in built.examples)} with the cited passage put among "
             "the retrieved ones)"
         )
+        if options["judged_questions"]:
+            self._add_judged(built, domain, tokenizer, profile, options)
         for reason, count in built.skipped.most_common():
             self.stdout.write(f"  left out {count}: {reason}")
         if options["save_examples"]:
@@ -114,6 +127,29 @@ class Command(BaseCommand):
             f"examples, {manifest['steps']} steps in {manifest['training_seconds'] / 60:.1f} min, "
             f"loss {manifest['first_loss']} -> {manifest['final_loss']}"
         )
+
+    def _add_judged(self, built, domain: Domain, tokenizer, profile: dict, options) -> None:
+        if not options["judged_corpus"]:
+            raise CommandError("--judged-questions needs --judged-corpus")
+        try:
+            examples, skipped = judged_examples(
+                options["judged_questions"],
+                options["judged_corpus"],
+                domain,
+                limit=options["judged_limit"],
+                count_tokens=tokenizer.count,
+                max_input_tokens=profile.get("max_input_tokens", 1536),
+                seed=options["seed"],
+            )
+        except JudgedPassagesError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(
+            f"{len(examples)} examples from {options['judged_questions'].name} "
+            f"({sum(e.answerable for e in examples)} answers, "
+            f"{sum(not e.answerable for e in examples)} abstentions)"
+        )
+        built.examples += examples
+        built.skipped.update({f"{reason} (judged)": n for reason, n in skipped.items()})
 
     def _hyperparameters(self, options) -> Hyperparameters:
         if options["epochs"] < 1 or options["rank"] < 1 or options["batch_size"] < 1:
