@@ -37,7 +37,7 @@ class TrainingError(Exception):
 
 @dataclass(frozen=True)
 class Hyperparameters:
-    epochs: int = 1
+    epochs: int = 3
     rank: int = 16
     learning_rate: float = 2e-4
     max_seq_length: int = 1536
@@ -55,15 +55,16 @@ class Hyperparameters:
 class _Sequence:
     # The instructions and worked examples: the same tokens for most of a domain's examples.
     prefix: tuple[int, ...]
-    ids: list[int]  # the rest of the prompt, then the answer
-    labels: list[int]  # the answer's tokens; -100 (no loss) over the prompt
+    context: list[int]  # the rest of the prompt but its last token
+    ids: list[int]  # the prompt's last token, then the answer
+    labels: list[int]  # the answer's tokens, after -100 (no loss) for the prompt's last token
 
 
 def _sequences(
     tokenizer, examples: Sequence[TrainingExample], max_length: int
 ) -> tuple[list[_Sequence], int]:
-    """Each example as token ids split after its shared prefix; and how many were longer than
-    ``max_length`` and left out."""
+    """Each example as token ids: shared prefix, context and answer; and how many were longer
+    than ``max_length`` and left out."""
 
     def tokens(messages: list[dict[str, str]], *, prompt: bool) -> list[int]:
         ids = tokenizer.apply_chat_template(
@@ -82,8 +83,14 @@ def _sequences(
         if len(prompt) + len(answer) > max_length:
             too_long += 1
             continue
-        rest = prompt[len(prefix) :]
-        sequences.append(_Sequence(tuple(prefix), rest + answer, [-100] * len(rest) + answer))
+        sequences.append(
+            _Sequence(
+                tuple(prefix),
+                prompt[len(prefix) : -1],
+                prompt[-1:] + answer,
+                [-100] + answer,
+            )
+        )
     return sequences, too_long
 
 
@@ -198,7 +205,7 @@ def _optimize(
                 model(
                     input_ids=torch.tensor([sequence.ids]),
                     labels=torch.tensor([sequence.labels]),
-                    cache=prefixes.state(sequence.prefix),
+                    cache=prefixes.read(sequence.prefix, sequence.context),
                 ).loss
                 / hyper.batch_size
             )
@@ -214,27 +221,35 @@ def _optimize(
 
 
 class _PrefixStates:
-    """The key-value states of the shared prefixes, computed once per optimizer step with the
-    step's weights and without gradients. The instructions and worked examples are most of
-    each prompt and the same for every example; computing them once per step instead of once
-    per example trains several times faster, and the loss is the same (the prefix is context,
-    with no answer token in it). Their weights then learn only from the answers' positions."""
+    """The prompt is read without gradients, with the step's weights; the loss and its
+    gradients come from the answer's positions only. The adapter learns what the answer
+    positions do with the prompt they attend to (which evidence to copy, the marker, when to
+    abstain), not how the prompt's own positions are computed. Training this way is several
+    times faster: the shared prefix (instructions and worked examples, most of each prompt) is
+    computed once per optimizer step, the rest of each prompt once and forward only, and the
+    backward pass runs over a few dozen tokens instead of hundreds."""
 
     def __init__(self, model) -> None:
         self.model = model
         self.states: dict[tuple[int, ...], object] = {}
 
-    def state(self, prefix: tuple[int, ...]):
+    def read(self, prefix: tuple[int, ...], context: list[int]):
+        """The state after ``prefix`` and ``context``, for the answer's forward pass."""
         import torch
 
-        if not prefix:
-            return None
-        if prefix not in self.states:
-            with torch.no_grad():
-                output = self.model(input_ids=torch.tensor([prefix]), use_cache=True)
-            self.states[prefix] = output.cache
-        # The forward pass appends to the state it is given: each example gets its own copy.
-        return copy.deepcopy(self.states[prefix])
+        with torch.no_grad():
+            state = None
+            if prefix:
+                if prefix not in self.states:
+                    output = self.model(input_ids=torch.tensor([prefix]), use_cache=True)
+                    self.states[prefix] = output.cache
+                # A forward pass appends to the state it is given: each example gets a copy.
+                state = copy.deepcopy(self.states[prefix])
+            if context:
+                state = self.model(
+                    input_ids=torch.tensor([context]), cache=state, use_cache=True
+                ).cache
+        return state
 
 
 def write_manifest(output: Path, manifest: dict) -> None:

@@ -321,6 +321,26 @@ def test_a_ten_step_fine_tune_makes_a_profile_that_workers_load_and_answer_with(
     generated = AuditEvent.objects.get(inquiry_id=inquiry.id, event_type="inquiry.generated")
     assert generated.details["completion_tokens"] > 0
 
+    # The benchmark runs the stock and the tuned model on the same questions in one run.
+    from tests.assistant.test_answer_benchmark import BREACH, NOT_COVERED, write
+
+    printed, output = io.StringIO(), tmp_path / "compared.jsonl"
+    call_command(
+        "answer_benchmark",
+        questions=write(tmp_path, BREACH, NOT_COVERED),
+        compare_profiles="base,tuned",
+        output=output,
+        stdout=printed,
+    )
+    versions = {
+        r["mode"]: r["model_version"]
+        for r in map(json.loads, output.read_text().splitlines())
+        if r["id"] == "hc-t1"
+    }
+    assert versions["grounded:tuned"] == inquiry.model_version != versions["grounded:base"]
+    drafts = printed.getvalue().split("\ndrafts ")[1].splitlines()
+    assert drafts[1].split()[0] == "grounded:base" and drafts[2].split()[0] == "grounded:tuned"
+
 
 def test_questions_judged_by_passage_learn_the_gold_unit_beside_bm25_distractors(
     catalog_domains, tmp_path

@@ -44,7 +44,7 @@ class Command(BaseCommand):
             help="question files never to train on (a benchmark's): questions close to theirs "
             "are left out",
         )
-        parser.add_argument("--epochs", type=int, default=1)
+        parser.add_argument("--epochs", type=int, default=3)
         parser.add_argument("--rank", type=int, default=16)
         parser.add_argument("--lr", type=float, default=2e-4)
         parser.add_argument("--max-seq-length", type=int, default=1536)
