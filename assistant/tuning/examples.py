@@ -117,17 +117,18 @@ def _example(
     units = choose(question.text, passages, embed=embed, settings=_ALL_UNITS).units
     retrieved = True
     if question.answerable:
-        gold = next((e for e in units if _cites(e.citation, question.cite)), None)
+        gold = _answering(question, units)
         if gold is None:
             retrieved = False
-            gold = _cited_unit(question, domain, embed)
-            if gold is None:
+            cited = _cited_units(question, domain, embed)
+            if not cited:
                 return None, "no passage of the domain has the cited label"
+            gold = _answering(question, cited)
+            if gold is None:
+                return None, "no two sentences of the cited evidence state every fact"
             units = _placed(gold, [e for e in units if e.passage.text != gold.passage.text], rng)
             gold = next(e for e in units if e.passage is gold.passage)
         answer = question.answer or _stated(question.facts, gold.focus)
-        if not answer:
-            return None, "no two sentences of the cited evidence state every fact"
         target = _marked(answer, gold.number)
         verification = verify(target, units)
         if not verification.sentences or len(verification.kept) < len(verification.sentences):
@@ -159,11 +160,22 @@ def _cites(citation: str, parts: Sequence[str]) -> bool:
     return any(part in citation for part in parts)
 
 
-def _cited_unit(
+def _answering(question: Question, units: Sequence[Evidence]) -> Evidence | None:
+    """The first unit with the cited label that can be the answer: any, for a written answer;
+    one whose shown text states every fact, for facts."""
+    for unit in units:
+        if _cites(unit.citation, question.cite) and (
+            question.answer or _stated(question.facts, unit.focus)
+        ):
+            return unit
+    return None
+
+
+def _cited_units(
     question: Question, domain: Domain, embed: Callable[[list[str]], np.ndarray]
-) -> Evidence | None:
-    """The best unit of the passages whose label has the cited part, scored as retrieval
-    would have scored them."""
+) -> list[Evidence]:
+    """The units of the passages whose label has the cited part, best first, scored as
+    retrieval would have scored them."""
     rows = [
         p
         for p in Passage.objects.filter(domain=domain).only(
@@ -173,7 +185,7 @@ def _cited_unit(
         and (question.jurisdiction in p.jurisdictions or "*" in p.jurisdictions)
     ]
     if not rows:
-        return None
+        return []
     asked = embed([question.text])[0]
     passages = [
         RetrievedPassage(
@@ -186,8 +198,8 @@ def _cited_unit(
         )
         for p in rows
     ]
-    units = choose(question.text, passages, embed=embed, settings=_ALL_UNITS).units
-    return units[0] if units else None
+    settings = dataclasses.replace(_ALL_UNITS, max_units=len(passages) * 50, margin=float("inf"))
+    return choose(question.text, passages, embed=embed, settings=settings).units
 
 
 def _placed(gold: Evidence, others: list[Evidence], rng: random.Random) -> list[Evidence]:
