@@ -326,7 +326,7 @@ class Command(BaseCommand):
         """What the model wrote, where it was asked: the answer step's own measure of it."""
         self.stdout.write(
             f"\n{'drafts':{width}} {'drafted':>8} {'surviving':>10} {'marked':>8} "
-            f"{'stated':>8} {'abst. acc.':>10} {'abst. ok':>9} {'abst. wrong':>11} {'tokens':>7}"
+            f"{'correct':>8} {'abst. acc.':>10} {'abst. ok':>9} {'abst. wrong':>11} {'tokens':>7}"
         )
         for mode in modes:
             rows = [r for r in results if r.mode == mode and r.verification]
@@ -344,11 +344,24 @@ class Command(BaseCommand):
                 f"{sum(r.model_abstained and not r.answerable for r in rows):>9} "
                 f"{sum(r.model_abstained and r.answerable for r in rows):>11} {tokens:>7.0f}"
             )
+        for mode in modes:
+            by_domain: dict[str, list[Result]] = {}
+            for r in results:
+                if r.mode == mode and r.verification:
+                    by_domain.setdefault(r.domain, []).append(r)
+            self.stdout.write(
+                f"{mode} drafts by domain (surviving sentences; correct): "
+                + ", ".join(
+                    f"{d} {sum(r.kept_sentences for r in v)}/{sum(r.draft_sentences for r in v)}; "
+                    f"{sum(r.stated for r in v if r.answerable)}/{sum(r.answerable for r in v)}"
+                    for d, v in sorted(by_domain.items())
+                )
+            )
         self.stdout.write(
             "drafted: questions the model was asked; surviving: draft sentences kept by "
             "verification / all (its abstention apart); marked: sentences with a [n] marker; "
-            "stated: answerable questions whose kept sentences alone state every fact, resting "
-            "on evidence with an expected label; abst. acc.: the model abstained exactly on "
+            "correct: the model's own answer, answerable questions whose kept sentences alone "
+            "state every fact, resting on evidence with an expected label; abst. acc.: the model abstained exactly on "
             "the unanswerable ones; abst. ok / wrong: its abstentions on unanswerable / "
             "answerable questions; tokens: median generated."
         )
