@@ -247,3 +247,17 @@ def near_duplicates(
         for q, similarity in zip(questions, closest, strict=True)
         if similarity >= NEAR_DUPLICATE
     }
+
+
+def abstentions_capped(
+    examples: list[TrainingExample], share: float, seed: int = 0
+) -> list[TrainingExample]:
+    """``examples`` with abstentions left out at random until they are at most ``share`` of
+    them; the order of the rest is kept."""
+    abstentions = [e for e in examples if not e.answerable]
+    answers = len(examples) - len(abstentions)
+    allowed = len(abstentions) if share >= 1 else int(share * answers / (1 - share))
+    if len(abstentions) <= allowed:
+        return examples
+    kept = {id(e) for e in random.Random(seed).sample(abstentions, allowed)}
+    return [e for e in examples if e.answerable or id(e) in kept]

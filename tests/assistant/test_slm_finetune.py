@@ -143,6 +143,19 @@ def test_unanswerable_questions_learn_the_abstention_and_unverifiable_answers_ar
     }
 
 
+def test_abstentions_are_capped_to_a_share_of_the_examples_in_order():
+    from assistant.tuning.examples import TrainingExample, abstentions_capped
+
+    examples = [
+        TrainingExample(f"e{n}", "legal", [], "x", answerable=n % 2 == 0) for n in range(20)
+    ]
+    capped = abstentions_capped(examples, 0.2)
+    assert sum(not e.answerable for e in capped) == 2  # 10 answers: 2 of 12 is under 20 %
+    assert [e for e in capped if e.answerable] == [e for e in examples if e.answerable]
+    assert [e.id for e in capped] == sorted((e.id for e in capped), key=lambda i: int(i[1:]))
+    assert abstentions_capped(examples, 1) == examples
+
+
 def test_a_training_question_that_restates_a_benchmark_question_is_left_out(memoized_embeddings):
     mine = [
         question(id="same", text="How many days do we have to notify patients of a breach?"),
@@ -289,6 +302,8 @@ def test_a_ten_step_fine_tune_makes_a_profile_that_workers_load_and_answer_with(
         "10",
         "--batch-size",
         "1",
+        "--abstention-share",
+        "0.5",
         stdout=out,
         verbosity=0,
     )

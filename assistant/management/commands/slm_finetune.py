@@ -15,7 +15,7 @@ from assistant.backends import BackendError
 from assistant.backends.llama_cpp import chat_tokenizer
 from assistant.benchmarking import fulltexts
 from assistant.benchmarking.questions import Question, QuestionsError, read_questions
-from assistant.tuning.examples import build_examples, near_duplicates
+from assistant.tuning.examples import abstentions_capped, build_examples, near_duplicates
 from assistant.tuning.judged_passages import JudgedPassagesError, judged_examples
 from assistant.tuning.lora import Hyperparameters, TrainingError, train, write_manifest
 from domains.management.commands._domains import domain_or_error
@@ -63,6 +63,13 @@ class Command(BaseCommand):
             "--judged-limit", type=int, default=300, help="at most this many of those examples"
         )
         parser.add_argument(
+            "--abstention-share",
+            type=float,
+            default=0.15,
+            help="at most this share of the examples teach the abstention (the rest are left "
+            "out at random): a model trained on more abstains on questions its evidence answers",
+        )
+        parser.add_argument(
             "--save-examples", type=Path, help="also write the built examples here (JSON lines)"
         )
 
@@ -96,6 +103,13 @@ class Command(BaseCommand):
             self._add_judged(built, domain, tokenizer, profile, options)
         for reason, count in built.skipped.most_common():
             self.stdout.write(f"  left out {count}: {reason}")
+        capped = abstentions_capped(built.examples, options["abstention_share"], hyper.seed)
+        if len(capped) < len(built.examples):
+            self.stdout.write(
+                f"  left out {len(built.examples) - len(capped)} abstentions, for at most "
+                f"{options['abstention_share']:.0%} of the examples"
+            )
+            built.examples = capped
         if options["save_examples"]:
             with options["save_examples"].open("w") as out:
                 for example in built.examples:
@@ -156,6 +170,8 @@ class Command(BaseCommand):
             raise CommandError("--epochs, --rank and --batch-size must be at least 1")
         if not 0 < options["lr"] < 1:
             raise CommandError("--lr must be between 0 and 1")
+        if not 0 <= options["abstention_share"] <= 1:
+            raise CommandError("--abstention-share must be between 0 and 1")
         if options["max_seq_length"] < 64 or options["max_steps"] < 0:
             raise CommandError("--max-seq-length must be at least 64 and --max-steps at least 0")
         return Hyperparameters(
