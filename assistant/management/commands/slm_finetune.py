@@ -18,7 +18,7 @@ from assistant.benchmarking.questions import Question, QuestionsError, read_ques
 from assistant.tuning.examples import abstentions_capped, build_examples, near_duplicates
 from assistant.tuning.judged_passages import JudgedPassagesError, judged_examples
 from assistant.tuning.lora import Hyperparameters, TrainingError, train, write_manifest
-from domains.management.commands._domains import domain_or_error
+from domains.management.commands._domains import domain_or_error, training_progress
 from domains.models import Domain
 from domains.services import TUNED_FILES, generative_profile_record
 
@@ -127,7 +127,7 @@ class Command(BaseCommand):
                 built.examples,
                 output,
                 hyper,
-                progress=self._progress(verbose),
+                progress=training_progress(verbose),
                 report=lambda message: self.stdout.write(message) if verbose else None,
             )
         except (TrainingError, BackendError) as exc:
@@ -226,17 +226,3 @@ class Command(BaseCommand):
                 "full-text domain is made by answer_benchmark --shared-data)"
             )
         return found
-
-    def _progress(self, verbose: bool):
-        def progress(steps: int):
-            bar = tqdm(total=steps, desc="Training", unit="step", disable=not verbose)
-
-            def tick(loss: float) -> None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss:.3f}")
-                if bar.n == steps:
-                    bar.close()
-
-            return tick
-
-        return progress

@@ -5,7 +5,6 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from tqdm import tqdm
 
 from compliance.models import AuditEvent
 from compliance.services import audit_event_record
@@ -13,7 +12,7 @@ from domains.embeddings import EmbeddingModelMissing, model_path
 from domains.evaluation import QuestionsError
 from domains.finetune import FinetuneError, examples_for, train
 from domains.judging import read_training_questions
-from domains.management.commands._domains import domain_or_error
+from domains.management.commands._domains import domain_or_error, training_progress
 from domains.models import EmbeddingProfile
 from domains.services import corpus_reembed
 
@@ -88,17 +87,6 @@ class Command(BaseCommand):
         if output.exists():
             raise CommandError(f"{output} already exists; remove it or keep it")
 
-        def progress(steps: int):
-            bar = tqdm(total=steps, desc="Training", unit="step", disable=options["verbosity"] == 0)
-
-            def tick(loss: float) -> None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss:.3f}")
-                if bar.n == steps:
-                    bar.close()
-
-            return tick
-
         try:
             record = train(
                 base,
@@ -109,7 +97,7 @@ class Command(BaseCommand):
                 learning_rate=options["learning_rate"],
                 max_seq_length=options["max_seq_length"],
                 seed=options["seed"],
-                progress=progress,
+                progress=training_progress(options["verbosity"] > 0),
             )
         except FinetuneError as exc:
             raise CommandError(str(exc)) from None
